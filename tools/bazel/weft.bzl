@@ -23,6 +23,10 @@ def weft_cc_library(name, copts = [], **kwargs):
     native.cc_library(
         name = name,
         copts = WEFT_COPTS + copts,
+        # Bazel 4 applies include_prefix to the package-relative path unless the prefix to
+        # strip is given: "/" keeps the repository-relative path, so runtime/task/task.h is
+        # included as weft/runtime/task/task.h.
+        strip_include_prefix = "/",
         include_prefix = "weft",
         **kwargs
     )

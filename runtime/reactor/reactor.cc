@@ -1,0 +1,257 @@
+#include "weft/runtime/reactor/reactor.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "weft/runtime/scheduler/driver.h"
+#include "weft/runtime/scheduler/scheduler.h"
+
+namespace weft::reactor {
+
+namespace {
+absl::Status errno_status(const char* what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+// 256 events per turn: enough to drain a busy server in one call, small enough for the stack.
+constexpr int kMaxEvents = 256;
+}  // namespace
+
+// ---- ReadinessAwaiter ----
+
+bool ReadinessAwaiter::await_ready() {
+  event_ = io_->peek(interest_);
+  if (event_.ready == 0) return false;
+  if (!coop::try_consume()) {
+    yield_ = true;
+    return false;
+  }
+  return true;
+}
+
+bool ReadinessAwaiter::await_suspend(std::coroutine_handle<> h) {
+  if (yield_) {
+    yield_ = false;
+    coop::yield_current(h);
+    return true;
+  }
+  waker_ = Waker::current(h);
+  std::lock_guard<std::mutex> lock(io_->mu_);
+  event_ = io_->peek(interest_);
+  if (event_.ready != 0) return false;  // an edge arrived meanwhile
+  next_ = io_->waiters_;
+  if (next_ != nullptr) next_->prev_ = this;
+  io_->waiters_ = this;
+  prev_ = nullptr;
+  linked_ = true;
+  return true;
+}
+
+ReadyEvent ReadinessAwaiter::await_resume() {
+  if (event_.ready == 0) event_ = io_->peek(interest_);
+  return event_;
+}
+
+ReadinessAwaiter::~ReadinessAwaiter() {
+  if (!linked_) return;
+  std::lock_guard<std::mutex> lock(io_->mu_);
+  if (!linked_) return;
+  if (prev_ != nullptr)
+    prev_->next_ = next_;
+  else
+    io_->waiters_ = next_;
+  if (next_ != nullptr) next_->prev_ = prev_;
+  linked_ = false;
+}
+
+// ---- ScheduledIo ----
+
+ReadyEvent ScheduledIo::peek(Interest interest) const {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  return ReadyEvent{static_cast<uint32_t>(s) & mask_for(interest) & 0xff,
+                    static_cast<uint32_t>(s >> kTickShift)};
+}
+
+void ScheduledIo::clear_readiness(ReadyEvent ev) {
+  // Closed/error bits are final: only the edge-style readable/writable bits are cleared.
+  uint64_t clear = ev.ready & (kReadable | kWritable);
+  uint64_t cur = state_.load(std::memory_order_acquire);
+  while (static_cast<uint32_t>(cur >> kTickShift) == ev.tick) {
+    if (state_.compare_exchange_weak(cur, cur & ~clear, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      return;
+    }
+  }
+  // A newer event arrived after `ev` was read: keep the readiness it reported.
+}
+
+void ScheduledIo::set_readiness(uint32_t bits) {
+  uint64_t cur = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    uint64_t tick = (cur >> kTickShift) + 1;
+    uint64_t next = (tick << kTickShift) | ((cur | bits) & 0xff);
+    if (state_.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  // Wake outside the lock: collect the matching waiters first. Typically 0-2 waiters.
+  Waker wake_list[8];
+  int n = 0;
+  for (;;) {
+    bool more = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (ReadinessAwaiter* w = waiters_; w != nullptr;) {
+        ReadinessAwaiter* next = w->next_;
+        if (bits & mask_for(w->interest_)) {
+          if (n == 8) {
+            more = true;
+            break;
+          }
+          if (w->prev_ != nullptr)
+            w->prev_->next_ = next;
+          else
+            waiters_ = next;
+          if (next != nullptr) next->prev_ = w->prev_;
+          w->linked_ = false;
+          wake_list[n++] = std::move(w->waker_);
+        }
+        w = next;
+      }
+    }
+    for (int i = 0; i < n; ++i) std::move(wake_list[i]).wake();
+    n = 0;
+    if (!more) break;
+  }
+}
+
+// ---- Reactor ----
+
+Reactor::Reactor() {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) {
+    init_ = errno_status("epoll_create1");
+    return;
+  }
+  eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (eventfd_ < 0) {
+    init_ = errno_status("eventfd");
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = nullptr;  // marks the wake-up eventfd
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev) != 0) init_ = errno_status("epoll_ctl");
+}
+
+Reactor::~Reactor() {
+  free_released();
+  if (eventfd_ >= 0) ::close(eventfd_);
+  if (epfd_ >= 0) ::close(epfd_);
+}
+
+absl::StatusOr<ScheduledIo*> Reactor::add(int fd) {
+  auto* io = new ScheduledIo(fd);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = io;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    absl::Status st = errno_status("epoll_ctl(ADD)");
+    delete io;
+    return st;
+  }
+  live_.fetch_add(1, std::memory_order_relaxed);
+  return io;
+}
+
+void Reactor::remove(ScheduledIo* io) {
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, io->fd_, nullptr);  // fails harmlessly if fd already closed
+  live_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(release_mu_);
+  io->release_next_ = release_head_;
+  release_head_ = io;
+}
+
+void Reactor::free_released() {
+  ScheduledIo* head;
+  {
+    std::lock_guard<std::mutex> lock(release_mu_);
+    head = release_head_;
+    release_head_ = nullptr;
+  }
+  while (head != nullptr) {
+    ScheduledIo* next = head->release_next_;
+    delete head;
+    head = next;
+  }
+}
+
+void Reactor::turn(int timeout_ms) {
+  // Events of the previous turn have all been dispatched: deregistered entries are safe to free.
+  free_released();
+  epoll_event events[kMaxEvents];
+  int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    auto* io = static_cast<ScheduledIo*>(events[i].data.ptr);
+    if (io == nullptr) {
+      uint64_t v;
+      while (::read(eventfd_, &v, sizeof v) > 0) {
+      }
+      continue;
+    }
+    uint32_t e = events[i].events;
+    uint32_t bits = 0;
+    if (e & EPOLLIN) bits |= kReadable;
+    if (e & EPOLLOUT) bits |= kWritable;
+    if (e & (EPOLLRDHUP | EPOLLHUP)) bits |= kReadClosed;
+    if (e & EPOLLHUP) bits |= kWriteClosed;
+    if (e & EPOLLERR) bits |= kError;
+    io->set_readiness(bits);
+  }
+}
+
+void Reactor::wake() {
+  uint64_t one = 1;
+  ssize_t r = ::write(eventfd_, &one, sizeof one);
+  (void)r;  // EAGAIN: the counter is already non-zero, a wake-up is pending anyway
+}
+
+// ---- Registration ----
+
+absl::StatusOr<Registration> Registration::create(Reactor& reactor, int fd) {
+  absl::StatusOr<ScheduledIo*> io = reactor.add(fd);
+  if (!io.ok()) return io.status();
+  Registration r;
+  r.reactor_ = &reactor;
+  r.io_ = *io;
+  return r;
+}
+
+absl::StatusOr<Registration> Registration::create_current(int fd) {
+  detail::Scheduler* s = detail::tls_context.scheduler;
+  if (s == nullptr) return absl::FailedPreconditionError("no weft runtime on this thread");
+  return create(s->driver().reactor(), fd);
+}
+
+Registration::Registration(Registration&& o) noexcept
+    : reactor_(std::exchange(o.reactor_, nullptr)), io_(std::exchange(o.io_, nullptr)) {}
+
+Registration& Registration::operator=(Registration&& o) noexcept {
+  if (this != &o) {
+    reset();
+    reactor_ = std::exchange(o.reactor_, nullptr);
+    io_ = std::exchange(o.io_, nullptr);
+  }
+  return *this;
+}
+
+void Registration::reset() {
+  if (io_ != nullptr) reactor_->remove(std::exchange(io_, nullptr));
+}
+
+}  // namespace weft::reactor

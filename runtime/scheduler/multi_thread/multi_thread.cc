@@ -1,0 +1,330 @@
+#include "weft/runtime/scheduler/multi_thread/multi_thread.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+
+#include "weft/runtime/task/coop.h"
+
+namespace weft::detail {
+
+namespace {
+// Tokio's constants, for the same reasons: check the inject queue first every 61 ticks (remote
+// work is not starved by a busy local queue); turn the driver without blocking every 61 ticks
+// (I/O and timers progress while every worker is busy); at most 3 LIFO polls in a row (two
+// tasks pinging each other cannot monopolise a worker).
+constexpr uint32_t kGlobalQueueInterval = 61;
+constexpr uint32_t kEventInterval = 61;
+constexpr uint32_t kMaxLifoPolls = 3;
+}  // namespace
+
+struct MultiThreadScheduler::Worker {
+  std::size_t index = 0;
+  LocalQueue<TaskHeader> queue;
+  std::atomic<TaskHeader*> lifo{nullptr};  // stealable, see the header comment
+  uint32_t lifo_polls = 0;
+  uint32_t tick = 0;
+  uint32_t rng = 0;
+  bool searching = false;  // owned by the worker thread
+  // Parking: `notified` is set by unpark(); `in_driver` while sleeping in epoll_wait.
+  std::atomic<bool> notified{false};
+  std::atomic<bool> in_driver{false};
+  bool sleeping = false;  // guarded by idle_mu_: in sleepers_
+  std::mutex mu;
+  std::condition_variable cv;
+  WorkerCounters counters;
+  std::thread thread;
+
+  uint32_t next_rand() {  // xorshift: cheap victim selection for stealing
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+  }
+  bool has_local_work() const {
+    return lifo.load(std::memory_order_relaxed) != nullptr || !queue.is_empty();
+  }
+};
+
+MultiThreadScheduler::MultiThreadScheduler(Options opts, BlockingPool* pool)
+    : opts_(std::move(opts)), pool_(pool) {
+  std::size_t n = std::max<std::size_t>(1, opts_.workers);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->index = i;
+    w->rng = static_cast<uint32_t>(0x9E3779B9u * (i + 1));
+    workers_.push_back(std::move(w));
+  }
+  num_unparked_.store(static_cast<uint32_t>(n));
+}
+
+MultiThreadScheduler::~MultiThreadScheduler() { shutdown(); }
+
+void MultiThreadScheduler::start() {
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    wp->thread = std::thread([this, wp] {
+      std::string name = opts_.thread_name.substr(0, 15);
+      pthread_setname_np(pthread_self(), name.c_str());
+      if (opts_.on_thread_start) opts_.on_thread_start();
+      run(*wp);
+      if (opts_.on_thread_stop) opts_.on_thread_stop();
+    });
+  }
+}
+
+// ---- scheduling ----
+
+namespace {
+// A full local queue spills half of itself into the inject queue. After shutdown closed it,
+// the spilled tasks' run-queue references are dropped (shutdown cancels the tasks).
+struct SpillToInject {
+  InjectQueue<TaskHeader>& inject;
+  void push_batch(TaskHeader* first, TaskHeader* last, std::size_t n) {
+    if (inject.push_batch(first, last, n)) return;
+    while (first != nullptr) {
+      TaskHeader* next = first->queue_next;
+      first->unref();
+      first = next;
+    }
+  }
+};
+}  // namespace
+
+void MultiThreadScheduler::push_local(Worker& w, TaskHeader* task) {
+  SpillToInject spill{inject_};
+  if (!w.queue.push_back_or_overflow(task, spill)) WorkerCounters::bump(w.counters.overflows);
+}
+
+bool MultiThreadScheduler::spawn(TaskHeader* task) {
+  if (!owned_.insert(task)) return false;
+  schedule(task, false);
+  return true;
+}
+
+void MultiThreadScheduler::schedule(TaskHeader* task, bool yielded) {
+  Context& cx = tls_context;
+  if (cx.scheduler == this && cx.worker != nullptr && !shutdown_.load(std::memory_order_relaxed)) {
+    Worker& w = *static_cast<Worker*>(cx.worker);
+    if (yielded) {
+      push_local(w, task);
+    } else {
+      TaskHeader* prev = w.lifo.exchange(task, std::memory_order_acq_rel);
+      if (prev == nullptr) return;  // only the LIFO slot changed: no one else needs waking
+      push_local(w, prev);
+    }
+    notify_parked();
+    return;
+  }
+  if (!inject_.push(task)) {
+    task->unref();  // shutting down: shutdown() cancels the task itself
+    return;
+  }
+  notify_parked();
+}
+
+TaskHeader* MultiThreadScheduler::next_task(Worker& w) {
+  if (w.tick % kGlobalQueueInterval == 0) {
+    if (TaskHeader* t = inject_.pop()) return t;
+  }
+  if (w.lifo_polls < kMaxLifoPolls) {
+    if (TaskHeader* t = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
+      ++w.lifo_polls;
+      return t;
+    }
+  } else if (TaskHeader* t = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
+    push_local(w, t);  // LIFO budget spent: to the back, behind what waited
+  }
+  w.lifo_polls = 0;
+  if (TaskHeader* t = w.queue.pop()) return t;
+  return inject_.pop();
+}
+
+TaskHeader* MultiThreadScheduler::steal_work(Worker& w) {
+  std::size_t n = workers_.size();
+  std::size_t start = w.next_rand() % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    Worker& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    if (TaskHeader* t = victim.queue.steal_into(w.queue)) {
+      WorkerCounters::bump(w.counters.steals);
+      return t;
+    }
+    if (victim.lifo.load(std::memory_order_relaxed) != nullptr) {
+      if (TaskHeader* t = victim.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
+        WorkerCounters::bump(w.counters.steals);
+        return t;
+      }
+    }
+  }
+  return inject_.pop();
+}
+
+// ---- searching and parking ----
+
+bool MultiThreadScheduler::transition_to_searching(Worker& w) {
+  if (w.searching) return true;
+  // At most half of the awake workers search: more would only contend on the same queues.
+  uint32_t searching = num_searching_.load(std::memory_order_seq_cst);
+  uint32_t unparked = num_unparked_.load(std::memory_order_seq_cst);
+  if (2 * searching >= unparked) return false;
+  num_searching_.fetch_add(1, std::memory_order_seq_cst);
+  w.searching = true;
+  return true;
+}
+
+void MultiThreadScheduler::transition_from_searching(Worker& w) {
+  if (!w.searching) return;
+  w.searching = false;
+  // The last searcher found work: wake another worker to look for more.
+  if (num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_parked();
+}
+
+void MultiThreadScheduler::notify_parked() {
+  // Fast path: a searcher will find the work, or everybody is awake already.
+  if (num_searching_.load(std::memory_order_seq_cst) != 0 ||
+      num_unparked_.load(std::memory_order_seq_cst) >= workers_.size()) {
+    return;
+  }
+  Worker* w = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(idle_mu_);
+    if (num_searching_.load(std::memory_order_seq_cst) != 0 || sleepers_.empty()) return;
+    w = sleepers_.back();
+    sleepers_.pop_back();
+    w->sleeping = false;
+    num_searching_.fetch_add(1, std::memory_order_seq_cst);
+    num_unparked_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  unpark(*w);
+}
+
+void MultiThreadScheduler::unpark(Worker& w) {
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.notified.store(true, std::memory_order_seq_cst);
+  }
+  if (w.in_driver.load(std::memory_order_seq_cst)) driver_.unpark();
+  w.cv.notify_one();
+}
+
+bool MultiThreadScheduler::work_pending() const {
+  if (!inject_.is_empty()) return true;
+  for (const auto& w : workers_) {
+    if (w->has_local_work()) return true;
+  }
+  return false;
+}
+
+void MultiThreadScheduler::park(Worker& w) {
+  bool last_searcher = false;
+  {
+    std::lock_guard<std::mutex> lock(idle_mu_);
+    if (w.searching) {
+      w.searching = false;
+      last_searcher = num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+    }
+    num_unparked_.fetch_sub(1, std::memory_order_seq_cst);
+    sleepers_.push_back(&w);
+    w.sleeping = true;
+  }
+  // Work may have been queued after this worker last looked and before it was counted as
+  // parked, by a thread that then saw a searcher and woke no one. Recheck.
+  if (last_searcher && work_pending()) notify_parked();
+  WorkerCounters::bump(w.counters.parks);
+
+  for (;;) {
+    if (driver_.try_lock()) {
+      w.in_driver.store(true, std::memory_order_seq_cst);
+      if (!w.notified.load(std::memory_order_seq_cst) && !shutdown_.load()) driver_.park(-1);
+      w.in_driver.store(false, std::memory_order_seq_cst);
+      driver_.unlock();
+    } else {
+      std::unique_lock<std::mutex> lock(w.mu);
+      w.cv.wait(lock, [&] { return w.notified.load() || shutdown_.load(); });
+    }
+    if (w.notified.exchange(false, std::memory_order_seq_cst)) {
+      w.searching = true;  // notify_parked woke us as a searcher and counted us awake
+      return;
+    }
+    if (shutdown_.load()) return;
+    if (w.has_local_work()) {
+      // The driver turn woke tasks onto this worker: un-park ourselves.
+      std::lock_guard<std::mutex> lock(idle_mu_);
+      if (w.sleeping) {
+        sleepers_.erase(std::find(sleepers_.begin(), sleepers_.end(), &w));
+        w.sleeping = false;
+        num_unparked_.fetch_add(1, std::memory_order_seq_cst);
+      } else {
+        // A notifier took us off the list concurrently: consume its notification.
+        w.notified.store(false);
+        w.searching = true;
+      }
+      return;
+    }
+  }
+}
+
+// ---- the worker loop ----
+
+void MultiThreadScheduler::run(Worker& w) {
+  tls_context.scheduler = this;
+  tls_context.worker = &w;
+  while (!shutdown_.load(std::memory_order_acquire)) {
+    ++w.tick;
+    if (w.tick % kEventInterval == 0 && driver_.try_lock()) {
+      driver_.park(0);
+      driver_.unlock();
+    }
+    TaskHeader* t = next_task(w);
+    if (t == nullptr && transition_to_searching(w)) t = steal_work(w);
+    if (t != nullptr) {
+      transition_from_searching(w);
+      WorkerCounters::bump(w.counters.polls);
+      poll_task(t);
+      if (uint64_t& y = coop::detail::tls_budget.forced_yields; y != 0) {
+        WorkerCounters::bump(w.counters.forced_yields, y);
+        y = 0;
+      }
+      continue;
+    }
+    park(w);
+  }
+  tls_context = Context{};
+}
+
+void MultiThreadScheduler::shutdown() {
+  if (shut_down_done_) return;
+  shut_down_done_ = true;
+  shutdown_.store(true, std::memory_order_seq_cst);
+  inject_.close();
+  for (auto& w : workers_) unpark(*w);
+  driver_.unpark();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // No worker runs any more: cancel what is left on this thread.
+  Context saved = tls_context;
+  tls_context.scheduler = this;
+  tls_context.worker = nullptr;
+  while (TaskHeader* t = owned_.close_and_pop()) shutdown_task(t);
+  for (auto& w : workers_) {
+    if (TaskHeader* t = w->lifo.exchange(nullptr)) t->unref();
+    while (TaskHeader* t = w->queue.pop()) t->unref();
+  }
+  while (TaskHeader* t = inject_.pop()) t->unref();
+  tls_context = saved;
+}
+
+void MultiThreadScheduler::metrics(RuntimeMetrics& m) const {
+  m.workers = workers_.size();
+  m.tasks_alive = owned_.alive();
+  m.inject_queue_depth = inject_.len();
+  m.per_worker.resize(workers_.size());
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->counters.snapshot(m.per_worker[i]);
+    m.per_worker[i].local_queue_depth = workers_[i]->queue.len();
+  }
+}
+
+}  // namespace weft::detail

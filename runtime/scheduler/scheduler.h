@@ -1,0 +1,50 @@
+// The interface every runtime flavour implements, and the per-thread runtime context.
+//
+// A scheduler owns run queues and the list of live tasks. Tasks reach it three ways:
+//   spawn(task)        a new task (carries a run-queue reference)
+//   schedule(task, y)  a woken task (carries a run-queue reference); y: it yielded, so it goes
+//                      to the back of the queue instead of the LIFO slot
+//   release(task)      the task finished or was cancelled; drop it from the live list (true if
+//                      it was there: the caller then drops the list's reference)
+#pragma once
+
+#include <coroutine>
+
+#include "weft/runtime/task/header.h"
+
+namespace weft::detail {
+
+class Driver;
+class BlockingPool;
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  // Returns false when the runtime is shutting down: the caller then cancels the task.
+  virtual bool spawn(TaskHeader* task) = 0;
+  virtual void schedule(TaskHeader* task, bool yielded) = 0;
+  virtual bool release(TaskHeader* task) = 0;
+  virtual Driver& driver() = 0;
+  virtual BlockingPool& blocking_pool() = 0;
+};
+
+// What the current thread is doing for the runtime.
+struct Context {
+  Scheduler* scheduler = nullptr;  // the runtime this thread runs tasks for (or block_on's)
+  TaskHeader* current = nullptr;   // the task being polled on this thread
+  void* worker = nullptr;          // scheduler-private per-thread state
+};
+inline thread_local Context tls_context;
+
+// Wakes `task` if it is still in poll generation `gen` (see header.h); keeps the caller's
+// reference.
+void wake_task_by_ref(TaskHeader* task, uint32_t gen);
+// Inside a poll: suspend the current task at `h` and queue it again behind the others.
+void yield_task(std::coroutine_handle<> h);
+// Runs one poll of `task` (the caller hands over the run queue's reference): resumes it, or
+// destroys it when cancelled, and afterwards re-queues, parks or completes it.
+void poll_task(TaskHeader* task);
+// Cancels a task that never ran because its runtime was shutting down / is being destroyed.
+void cancel_task(TaskHeader* task);
+
+}  // namespace weft::detail

@@ -1,0 +1,155 @@
+// Polling, waking and finishing tasks: the part of the task life cycle every scheduler shares.
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "weft/runtime/runtime.h"
+#include "weft/runtime/scheduler/scheduler.h"
+#include "weft/runtime/task/coop.h"
+#include "weft/runtime/task/join_handle.h"
+#include "weft/runtime/task/waker.h"
+
+namespace weft {
+namespace detail {
+
+void wake_task_by_ref(TaskHeader* task, uint32_t gen) {
+  if (task->transition_to_notified(gen) == TaskHeader::Wake::kSubmit) {
+    task->scheduler->schedule(task, false);
+  }
+}
+
+void yield_task(std::coroutine_handle<> h) {
+  TaskHeader* task = tls_context.current;
+  task->leaf = h;
+  task->yielded = true;
+  // The task is RUNNING: this only sets NOTIFIED, and the worker re-queues it after the poll.
+  task->transition_to_notified(task->generation());
+}
+
+namespace {
+void finish(TaskHeader* task) {
+  bool owned = task->scheduler->release(task);
+  task->complete();
+  if (owned) task->unref();  // the live list's reference
+  task->unref();             // the run queue's reference
+}
+}  // namespace
+
+void cancel_task(TaskHeader* task) {
+  Context& cx = tls_context;
+  TaskHeader* prev = cx.current;
+  cx.current = task;
+  task->frame_destroyed = true;
+  task->root().destroy();  // runs every destructor at the suspension point
+  cx.current = prev;
+  finish(task);
+}
+
+void poll_task(TaskHeader* task) {
+  if (!task->transition_to_running()) {
+    cancel_task(task);
+    return;
+  }
+  Context& cx = tls_context;
+  TaskHeader* prev = cx.current;
+  cx.current = task;
+  coop::reset();
+  task->leaf.resume();
+  coop::unlimited();
+  cx.current = prev;
+  if (task->root().done()) {
+    finish(task);
+    return;
+  }
+  bool yielded = task->yielded;
+  task->yielded = false;
+  if (task->transition_to_idle() == TaskHeader::Idle::kNotified) {
+    task->scheduler->schedule(task, yielded);  // reuse the run queue's reference
+  } else {
+    task->unref();
+  }
+}
+
+TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame) {
+  TaskHeader* task = TaskHeader::from_frame(frame.address());
+  task->scheduler = s;
+  task->leaf = frame;
+  // References: the run queue, the live list (OwnedTasks) and the JoinHandle.
+  task->state.store(TaskHeader::kNotified + 3 * TaskHeader::kRefOne, std::memory_order_relaxed);
+  if (!s->spawn(task)) {
+    // The runtime is shutting down: the task never runs, and was never listed.
+    task->unref();
+    task->transition_to_running();
+    cancel_task(task);
+  }
+  return task;
+}
+
+Scheduler* current_scheduler_or_throw() {
+  Scheduler* s = tls_context.scheduler;
+  if (s == nullptr) {
+    throw std::logic_error("weft: spawn/Handle::current() called outside a weft runtime");
+  }
+  return s;
+}
+
+absl::Status join_error(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return absl::InternalError(absl::StrCat("task threw: ", ex.what()));
+  } catch (...) {
+    return absl::InternalError("task threw a non-std::exception");
+  }
+}
+
+}  // namespace detail
+
+Waker Waker::current(std::coroutine_handle<> resume_at) {
+  detail::TaskHeader* task = detail::tls_context.current;
+  if (task == nullptr) {
+    std::fputs("weft: a runtime resource was awaited outside a weft task\n", stderr);
+    std::abort();
+  }
+  task->leaf = resume_at;
+  task->ref();
+  return Waker::adopt(task, task->generation());
+}
+
+void Waker::wake() && {
+  if (task_ == nullptr) return;
+  detail::TaskHeader* task = std::exchange(task_, nullptr);
+  detail::wake_task_by_ref(task, gen_);
+  task->unref();
+}
+
+void Waker::wake_by_ref() const {
+  if (task_ != nullptr) detail::wake_task_by_ref(task_, gen_);
+}
+
+namespace coop {
+void yield_current(std::coroutine_handle<> h) {
+  ++detail::tls_budget.forced_yields;
+  weft::detail::yield_task(h);
+}
+}  // namespace coop
+
+}  // namespace weft
+
+namespace weft::detail {
+void shutdown_task(TaskHeader* t) {
+  // We hold the live list's reference, inherited from close_and_pop().
+  if (t->transition_to_notified_and_cancel() == TaskHeader::Wake::kSubmit) {
+    t->unref();  // nobody will run it: drop the run-queue reference the transition took
+  }
+  if (!t->is_complete()) {
+    t->transition_to_running();
+    cancel_task(t);  // its final unref is the list's reference, standing in for the queue's
+  } else {
+    t->unref();
+  }
+}
+}  // namespace weft::detail

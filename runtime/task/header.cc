@@ -1,0 +1,225 @@
+#include "weft/runtime/task/header.h"
+
+#include <cstdlib>
+#include <new>
+#include <thread>
+
+#include "weft/runtime/scheduler/scheduler.h"
+#include "weft/runtime/task/waker.h"
+
+namespace weft::detail {
+
+// Memory orders: a transition that hands the task to another thread (NOTIFIED, COMPLETE) is a
+// release; taking it over (RUNNING) is an acquire. CAS loops use acq_rel on success so a worker
+// that starts polling sees everything the previous poller wrote into the frame.
+
+namespace {
+void release_memory(TaskHeader* header);
+}
+
+void TaskHeader::unref() {
+  uint64_t prev = state.fetch_sub(kRefOne, std::memory_order_acq_rel);
+  if ((prev & ~kFlagsMask) != kRefOne) return;
+  // Last reference: nobody can reach the task any more.
+  if (!frame_destroyed) {
+    frame_destroyed = true;
+    root().destroy();  // a completed task still holds its result in the promise
+  }
+  release_memory(this);
+}
+
+TaskHeader::Wake TaskHeader::transition_to_notified(uint32_t gen) {
+  uint64_t cur = state.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t next;
+    Wake action;
+    if (cur & (kComplete | kNotified)) return Wake::kNothing;
+    if (generation_of(cur) != gen) return Wake::kNothing;  // a waker from an earlier poll
+    if (cur & kRunning) {
+      next = cur | kNotified;  // the running worker re-queues it after the poll
+      action = Wake::kNothing;
+    } else {
+      next = (cur | kNotified) + kRefOne;  // the run queue's reference
+      action = Wake::kSubmit;
+    }
+    if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return action;
+    }
+  }
+}
+
+TaskHeader::Wake TaskHeader::transition_to_notified_and_cancel() {
+  uint64_t cur = state.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t next;
+    Wake action = Wake::kNothing;
+    if (cur & (kComplete | kCancelled)) return Wake::kNothing;
+    if (cur & (kRunning | kNotified)) {
+      next = cur | kCancelled | kNotified;  // already queued or being polled
+    } else {
+      next = (cur | kCancelled | kNotified) + kRefOne;
+      action = Wake::kSubmit;
+    }
+    if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return action;
+    }
+  }
+}
+
+bool TaskHeader::transition_to_running() {
+  uint64_t cur = state.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t gen = (cur + (uint64_t{1} << kGenShift)) & kGenMask;  // wraps within its bits
+    uint64_t next = (((cur & ~kNotified) | kRunning) & ~kGenMask) | gen;
+    if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return !(cur & kCancelled);
+    }
+  }
+}
+
+TaskHeader::Idle TaskHeader::transition_to_idle() {
+  uint64_t cur = state.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t next = cur & ~kRunning;
+    if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return (cur & kNotified) ? Idle::kNotified : Idle::kIdle;
+    }
+  }
+}
+
+void TaskHeader::lock_join() {
+  while (join_lock.exchange(1, std::memory_order_acquire) != 0) std::this_thread::yield();
+}
+
+void TaskHeader::complete() {
+  lock_join();
+  state.fetch_or(kComplete, std::memory_order_acq_rel);
+  state.fetch_and(~kRunning, std::memory_order_release);
+  TaskHeader* waiter = join_waiter;
+  uint32_t gen = join_waiter_gen;
+  join_waiter = nullptr;
+  unlock_join();
+  if (waiter != nullptr) Waker::adopt(waiter, gen).wake();
+}
+
+bool TaskHeader::set_join_waiter(TaskHeader* waiter, uint32_t gen) {
+  lock_join();
+  if (state.load(std::memory_order_acquire) & kComplete) {
+    unlock_join();
+    return false;
+  }
+  TaskHeader* old = join_waiter;
+  join_waiter = waiter;
+  join_waiter_gen = gen;
+  unlock_join();
+  if (old != nullptr) old->unref();
+  return true;
+}
+
+void TaskHeader::clear_join_waiter(TaskHeader* waiter) {
+  lock_join();
+  TaskHeader* old = join_waiter == waiter ? waiter : nullptr;
+  if (old != nullptr) join_waiter = nullptr;
+  unlock_join();
+  if (old != nullptr) old->unref();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frame allocation with a per-thread cache.
+//
+// Size classes of 64 bytes up to 2 KiB cover nearly every task frame; each thread keeps at most
+// kMaxCachedPerClass frames per class (bounded memory: 32 classes x 64 frames x <=2 KiB). A frame
+// freed on another thread than it was allocated on simply joins that thread's cache.
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_FRAME_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_FRAME_CACHE 0
+#endif
+#endif
+#ifndef WEFT_FRAME_CACHE
+#define WEFT_FRAME_CACHE 1
+#endif
+
+namespace {
+constexpr std::size_t kClassBytes = 64;
+constexpr std::size_t kNumClasses = 32;  // up to 2 KiB
+constexpr std::size_t kMaxCachedPerClass = 64;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+struct FrameCache {
+  FreeBlock* heads[kNumClasses] = {};
+  uint32_t counts[kNumClasses] = {};
+  FrameCacheStats stats;
+  ~FrameCache() {
+    for (std::size_t c = 0; c < kNumClasses; ++c) {
+      while (FreeBlock* b = heads[c]) {
+        heads[c] = b->next;
+        ::operator delete(static_cast<void*>(b));
+      }
+    }
+  }
+};
+
+thread_local FrameCache tls_cache;
+
+std::size_t round_up(std::size_t n) { return (n + kClassBytes - 1) / kClassBytes * kClassBytes; }
+}  // namespace
+
+void* frame_alloc(std::size_t frame_size) {
+  std::size_t total = round_up(sizeof(TaskHeader) + frame_size);
+  FrameCache& cache = tls_cache;
+  ++cache.stats.allocations;
+  void* mem = nullptr;
+#if WEFT_FRAME_CACHE
+  std::size_t cls = total / kClassBytes - 1;
+  if (cls < kNumClasses && cache.heads[cls] != nullptr) {
+    FreeBlock* b = cache.heads[cls];
+    cache.heads[cls] = b->next;
+    --cache.counts[cls];
+    ++cache.stats.cache_hits;
+    mem = b;
+  }
+#endif
+  if (mem == nullptr) mem = ::operator new(total);
+  auto* header = new (mem) TaskHeader();
+  header->alloc_size = static_cast<uint32_t>(total);
+  return header->frame();
+}
+
+namespace {
+void release_memory(TaskHeader* header) {
+  std::size_t total = header->alloc_size;
+  header->~TaskHeader();
+#if WEFT_FRAME_CACHE
+  std::size_t cls = total / kClassBytes - 1;
+  FrameCache& cache = tls_cache;
+  if (cls < kNumClasses && cache.counts[cls] < kMaxCachedPerClass) {
+    auto* b = reinterpret_cast<FreeBlock*>(header);
+    b->next = cache.heads[cls];
+    cache.heads[cls] = b;
+    ++cache.counts[cls];
+    return;
+  }
+#endif
+  ::operator delete(static_cast<void*>(header));
+}
+}  // namespace
+
+void frame_free(void* frame) {
+  TaskHeader* header = TaskHeader::from_frame(frame);
+  if (header->scheduler != nullptr) return;  // spawned: freed by the last unref()
+  release_memory(header);
+}
+
+FrameCacheStats frame_cache_stats() { return tls_cache.stats; }
+
+}  // namespace weft::detail
