@@ -53,6 +53,16 @@ namespace {
 // An exception escaping a job is a bug in the caller; fail loudly at the throw site.
 void run_job(BlockingPool::Job& job) noexcept { std::move(job)(); }
 
+// now + d, or nullopt when that does not fit in a time_point (a "forever" setting).
+std::optional<std::chrono::steady_clock::time_point> deadline_after(
+    std::chrono::steady_clock::time_point now, std::chrono::milliseconds d) {
+  if (d >= std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::time_point::max() - now)) {
+    return std::nullopt;
+  }
+  return now + d;
+}
+
 void set_thread_name(const std::string& name) {
   // Linux: at most 15 bytes plus the terminator, else pthread_setname_np fails with ERANGE.
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
@@ -133,7 +143,7 @@ void BlockingPool::thread_main(std::shared_ptr<State> state, std::size_t id) {
     // IDLE: until a token, shutdown, or keep_alive without work. A fixed deadline, so
     // spurious wake-ups don't extend the thread's life.
     State::inc(s.num_idle);
-    const auto deadline = std::chrono::steady_clock::now() + s.opts.keep_alive;
+    const auto deadline = deadline_after(std::chrono::steady_clock::now(), s.opts.keep_alive);
     bool timed_out = false;
     bool leave = false;
     for (;;) {
@@ -146,7 +156,11 @@ void BlockingPool::thread_main(std::shared_ptr<State> state, std::size_t id) {
         leave = !s.shutdown;
         break;
       }
-      timed_out = s.cv.wait_until(lk, deadline) == std::cv_status::timeout;
+      if (deadline) {
+        timed_out = s.cv.wait_until(lk, *deadline) == std::cv_status::timeout;
+      } else {
+        s.cv.wait(lk);
+      }
     }
     if (leave) {
       // Left on keep_alive: reap the previous leaver, leave our handle for the next one (or
@@ -180,15 +194,11 @@ void BlockingPool::shutdown(std::chrono::milliseconds timeout) {
   s.cv.notify_all();
 
   auto done = [&s] { return s.live == 0; };
-  bool all_done;
-  const auto now = std::chrono::steady_clock::now();
-  if (timeout == std::chrono::milliseconds::max() ||
-      timeout >= std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::steady_clock::time_point::max() - now)) {
-    s.shutdown_cv.wait(lk, done);
-    all_done = true;
+  bool all_done = true;
+  if (auto deadline = deadline_after(std::chrono::steady_clock::now(), timeout)) {
+    all_done = s.shutdown_cv.wait_until(lk, *deadline, done);
   } else {
-    all_done = s.shutdown_cv.wait_until(lk, now + timeout, done);
+    s.shutdown_cv.wait(lk, done);
   }
 
   auto threads = std::move(s.threads);

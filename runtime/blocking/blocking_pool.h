@@ -60,7 +60,8 @@ class BlockingPool {
     // (512 stacks) when something blocks forever.
     std::size_t max_threads = 512;
     // Tokio's default: long enough that a steady trickle of file I/O reuses warm threads,
-    // short enough that a quiet service goes back to its base thread count.
+    // short enough that a quiet service goes back to its base thread count. milliseconds::max():
+    // idle threads never exit.
     std::chrono::milliseconds keep_alive{10000};
     // Linux keeps 15 bytes of a thread name; longer names are cut. 13 bytes here.
     std::string thread_name = "weft-blocking";

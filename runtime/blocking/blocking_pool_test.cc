@@ -267,6 +267,21 @@ BOOST_AUTO_TEST_CASE(idle_threads_exit_after_keep_alive) {
   BOOST_CHECK(stops.wait_for(4));
 }
 
+BOOST_AUTO_TEST_CASE(unbounded_keep_alive_and_shutdown_timeout) {
+  // milliseconds::max() must mean "forever", not overflow into an already-past deadline.
+  BlockingPool::Options opts;
+  opts.keep_alive = std::chrono::milliseconds::max();
+  BlockingPool pool(std::move(opts));
+  Counter done;
+  BOOST_REQUIRE(pool.execute([&] { done.add(); }));
+  BOOST_REQUIRE(done.wait_for(1));
+  BOOST_REQUIRE(eventually([&] { return pool.num_idle_threads() == 1; }));
+  std::this_thread::sleep_for(20ms);  // a past deadline would let the thread leave by now
+  BOOST_CHECK_EQUAL(pool.num_threads(), 1u);
+  pool.shutdown(std::chrono::milliseconds::max());
+  BOOST_CHECK_EQUAL(pool.num_threads(), 0u);
+}
+
 BOOST_AUTO_TEST_CASE(shutdown_waits_for_running_and_queued_jobs) {
   BlockingPool::Options opts;
   opts.max_threads = 2;

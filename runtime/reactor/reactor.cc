@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include "absl/strings/str_cat.h"
 #include "weft/runtime/scheduler/driver.h"
@@ -191,11 +193,25 @@ void Reactor::free_released() {
   }
 }
 
-void Reactor::turn(int timeout_ms) {
+void Reactor::turn(int64_t timeout_ns) {
   // Events of the previous turn have all been dispatched: deregistered entries are safe to free.
   free_released();
   epoll_event events[kMaxEvents];
-  int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
+  int n;
+  if (timeout_ns <= 0) {
+    n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ns < 0 ? -1 : 0);
+  } else {
+    // epoll_pwait2 (Linux 5.11) takes a timespec: timers wake on time, not on the next whole
+    // millisecond. Older kernels: fall back to epoll_wait, rounding up.
+    timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                static_cast<long>(timeout_ns % 1'000'000'000)};
+    n = ::epoll_pwait2(epfd_, events, kMaxEvents, &ts, nullptr);
+    if (n < 0 && errno == ENOSYS) {
+      n = ::epoll_wait(epfd_, events, kMaxEvents,
+                       static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000,
+                                                          3'600'000)));
+    }
+  }
   for (int i = 0; i < n; ++i) {
     auto* io = static_cast<ScheduledIo*>(events[i].data.ptr);
     if (io == nullptr) {

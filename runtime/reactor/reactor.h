@@ -26,6 +26,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <cstddef>
 #include <mutex>
 #include <vector>
 
@@ -119,8 +120,8 @@ class Reactor {
   // Stops watching fd (call before closing it); the ScheduledIo is freed on a later turn.
   void remove(ScheduledIo* io);
 
-  // One driver turn: epoll_wait up to timeout_ms (-1: no limit, 0: just look) and dispatch.
-  void turn(int timeout_ms);
+  // One driver turn: wait up to timeout_ns (-1: no limit, 0: just look) and dispatch.
+  void turn(int64_t timeout_ns);
   // Interrupts a turn blocked in epoll_wait (from any thread).
   void wake();
 

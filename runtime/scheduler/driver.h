@@ -30,7 +30,7 @@ class Driver {
   // With the driver held: wait for I/O, a timer or unpark() for at most max_ms (-1: no limit;
   // 0: only look), then dispatch readiness and fire due timers.
   void park(int max_ms) {
-    int timeout = time_.begin_park(max_ms);
+    int64_t timeout = time_.begin_park(max_ms < 0 ? -1 : int64_t{max_ms} * 1'000'000);
     if (timeout != 0) {
       // Parked -> a concurrent unpark() must write the eventfd. A pending unpark makes this a
       // non-blocking turn.

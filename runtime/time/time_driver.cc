@@ -65,18 +65,19 @@ size_t TimeDriver::process() {
   return n;
 }
 
-int TimeDriver::begin_park(int max_ms) {
+int64_t TimeDriver::begin_park(int64_t max_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<uint64_t> next = wheel_.next_expiration();
   uint64_t until = kNoDeadline;
-  int timeout = max_ms;
+  int64_t timeout = max_ns;
   if (next) {
-    uint64_t now = now_ms();
-    uint64_t wait = *next > now ? *next - now : 0;
-    // epoll_wait sleeps at least `wait` ms; +1 covers the partial millisecond already elapsed.
-    if (wait > 0) ++wait;
-    if (wait > 3'600'000) wait = 3'600'000;  // re-check hourly rather than overflow an int
-    if (max_ms < 0 || wait < static_cast<uint64_t>(max_ms)) timeout = static_cast<int>(wait);
+    // Sleep exactly until the millisecond boundary of the deadline: waking earlier wastes a
+    // turn, later makes the timer late.
+    Instant wake_at = start_ + std::chrono::milliseconds(*next);
+    int64_t wait = std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at - Clock::now())
+                       .count();
+    if (wait < 0) wait = 0;
+    if (max_ns < 0 || wait < max_ns) timeout = wait;
     until = *next;
   }
   sleeping_until_ = until;

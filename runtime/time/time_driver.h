@@ -6,7 +6,8 @@
 // (an eventfd write), any other registration costs no syscall.
 //
 // Deadlines round up to the next millisecond and fire once the clock has passed them, so a
-// timer never fires early; it fires within about 1 ms late when a thread is parked.
+// timer never fires early; it fires well within 1 ms of its deadline when a thread is parked
+// (epoll_pwait2 sleeps with nanosecond precision).
 #pragma once
 
 #include <chrono>
@@ -49,9 +50,9 @@ class TimeDriver {
   void remove(TimerNode* node);
   // Fires every due timer (wakes their tasks). Returns how many fired.
   size_t process();
-  // How long a parking thread may sleep (ms, -1 = no timer), capped by `max_ms` (-1: none), and
+  // How long a parking thread may sleep (ns, -1 = no timer), capped by `max_ns` (-1: none), and
   // records that it is sleeping until then so that an earlier insert wakes it.
-  int begin_park(int max_ms);
+  int64_t begin_park(int64_t max_ns);
   void end_park();
   size_t size() const;
 
