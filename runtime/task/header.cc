@@ -197,10 +197,9 @@ void* frame_alloc(std::size_t frame_size) {
 
 namespace {
 void release_memory(TaskHeader* header) {
-  std::size_t total = header->alloc_size;
-  header->~TaskHeader();
 #if WEFT_FRAME_CACHE
-  std::size_t cls = total / kClassBytes - 1;
+  std::size_t cls = header->alloc_size / kClassBytes - 1;
+  header->~TaskHeader();
   FrameCache& cache = tls_cache;
   if (cls < kNumClasses && cache.counts[cls] < kMaxCachedPerClass) {
     auto* b = reinterpret_cast<FreeBlock*>(header);
@@ -209,6 +208,8 @@ void release_memory(TaskHeader* header) {
     ++cache.counts[cls];
     return;
   }
+#else
+  header->~TaskHeader();
 #endif
   ::operator delete(static_cast<void*>(header));
 }
