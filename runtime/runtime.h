@@ -35,7 +35,7 @@ namespace weft {
 namespace detail {
 class RuntimeCore;  // scheduler + driver + blocking pool of one runtime
 // Makes `task`'s frame a scheduled task on `s`; the JoinHandle gets one reference.
-TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame);
+TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame, const TaskVtable* vtable);
 Scheduler* current_scheduler_or_throw();
 }  // namespace detail
 
@@ -48,7 +48,8 @@ class Handle {
 
   template <class T>
   JoinHandle<T> spawn(Task<T> task) const {
-    return JoinHandle<T>(detail::spawn_raw(scheduler_, task.release()));
+    return JoinHandle<T>(
+        detail::spawn_raw(scheduler_, task.release(), &detail::TaskVtableFor<T>::kVtable));
   }
 
   explicit Handle(detail::Scheduler* s) : scheduler_(s) {}
@@ -75,7 +76,8 @@ class Runtime {
   // Runs `task` to completion and returns its value; rethrows its exception.
   template <class T>
   T block_on(Task<T> task) {
-    JoinHandle<T> h(detail::spawn_raw(entry_scheduler(), task.release()));
+    JoinHandle<T> h(detail::spawn_raw(entry_scheduler(), task.release(),
+                                      &detail::TaskVtableFor<T>::kVtable));
     wait_blocking(h.raw());
     return h.take_or_throw();
   }

@@ -70,9 +70,8 @@ struct BlockingJob {
   F f;
 
   void operator()() && {
-    // Relaxed would do for correctness (skipping is only an optimisation), acquire pairs with
-    // the awaiter's release so a skip is never based on a stale "still wanted".
-    if (!state->abandoned.load(std::memory_order_acquire)) {
+    // Relaxed: skipping is only an optimisation; a late-seen abort just runs `f` for nothing.
+    if (!state->abandoned.load(std::memory_order_relaxed)) {
       try {
         if constexpr (std::is_void_v<R>) {
           std::move(f)();
@@ -103,7 +102,7 @@ class BlockingAwaiter {
   // Runs when the Task is cancelled at this suspension point (and after a normal resume).
   ~BlockingAwaiter() {
     if (!state_) return;
-    state_->abandoned.store(true, std::memory_order_release);
+    state_->abandoned.store(true, std::memory_order_relaxed);
     Waker w;
     {
       std::lock_guard<std::mutex> lk(state_->mu);

@@ -61,6 +61,13 @@ void poll_task(TaskHeader* task) {
   coop::unlimited();
   cx.current = prev;
   if (task->root().done()) {
+    // Keep the result, then destroy the frame now: its parameters and locals must not live on
+    // as long as the JoinHandle does.
+    task->vtable->store_output(task);
+    task->frame_destroyed = true;
+    cx.current = task;
+    task->root().destroy();
+    cx.current = prev;
     finish(task);
     return;
   }
@@ -73,9 +80,10 @@ void poll_task(TaskHeader* task) {
   }
 }
 
-TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame) {
+TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame, const TaskVtable* vtable) {
   TaskHeader* task = TaskHeader::from_frame(frame.address());
   task->scheduler = s;
+  task->vtable = vtable;
   task->leaf = frame;
   // References: the run queue, the live list (OwnedTasks) and the JoinHandle.
   task->state.store(TaskHeader::kNotified + 3 * TaskHeader::kRefOne, std::memory_order_relaxed);

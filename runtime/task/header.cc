@@ -23,8 +23,9 @@ void TaskHeader::unref() {
   // Last reference: nobody can reach the task any more.
   if (!frame_destroyed) {
     frame_destroyed = true;
-    root().destroy();  // a completed task still holds its result in the promise
+    root().destroy();  // never polled to the end (a Task that was never spawned)
   }
+  if (output_stored) vtable->drop_output(this);
   release_memory(this);
 }
 

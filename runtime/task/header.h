@@ -22,6 +22,11 @@
 //
 // Cancellation is destruction: a cancelled task's frame is destroyed at its suspension point,
 // which runs every destructor in it; awaiters unregister their wakers there.
+//
+// Completion destroys the frame too, at once (as Tokio drops a finished future): the result is
+// first moved into an output slot at the end of the same allocation (Promise<T> reserves it),
+// so a task's parameters and locals (a channel Sender, a socket) never outlive the task, however
+// long its JoinHandle is kept.
 #pragma once
 
 #include <atomic>
@@ -32,6 +37,14 @@
 namespace weft::detail {
 
 class Scheduler;
+struct TaskHeader;
+
+// What spawn<T> knows about the result type: how to move the result out of the finished frame
+// into the output slot, and how to destroy it there.
+struct TaskVtable {
+  void (*store_output)(TaskHeader*);
+  void (*drop_output)(TaskHeader*);
+};
 
 struct alignas(16) TaskHeader {
   static constexpr uint64_t kRunning = 1;
@@ -50,19 +63,27 @@ struct alignas(16) TaskHeader {
   TaskHeader* queue_next = nullptr;  // run-queue link (inject queue, overflow batches)
   TaskHeader* owned_prev = nullptr;  // the scheduler's list of live tasks (for shutdown)
   TaskHeader* owned_next = nullptr;
-  std::coroutine_handle<> leaf;       // where the next poll resumes (innermost suspended frame)
-  Scheduler* scheduler = nullptr;     // null: a Task that is awaited, never spawned
-  TaskHeader* join_waiter = nullptr;  // task awaiting the JoinHandle (holds a reference)
-  uint32_t join_waiter_gen = 0;       // ... and the generation its Waker was made in
-  std::atomic<uint8_t> join_lock{0};  // guards join_waiter (tiny spin lock; never contended long)
-  bool frame_destroyed = false;       // set by whoever destroyed the frame (complete/cancel)
-  bool yielded = false;               // the last poll ended in yield_now / budget exhaustion
-  uint32_t alloc_size = 0;            // size of the whole allocation (header + frame)
+  std::coroutine_handle<> leaf;        // where the next poll resumes (innermost suspended frame)
+  Scheduler* scheduler = nullptr;      // null: a Task that is awaited, never spawned
+  const TaskVtable* vtable = nullptr;  // set by spawn: how to keep the result
+  TaskHeader* join_waiter = nullptr;   // task awaiting the JoinHandle (holds a reference)
+  uint32_t join_waiter_gen = 0;        // ... and the generation its Waker was made in
+  std::atomic<uint8_t> join_lock{0};   // guards join_waiter (tiny spin lock; never contended long)
+  bool frame_destroyed = false;        // set by whoever destroyed the frame (complete/cancel)
+  bool output_stored = false;          // the output slot holds the result (not cancelled)
+  bool yielded = false;                // the last poll ended in yield_now / budget exhaustion
+  uint32_t alloc_size = 0;             // size of the whole allocation (header + frame)
   uint32_t owned_shard = 0;
 
   // The coroutine frame that follows the header.
   void* frame() { return reinterpret_cast<char*>(this) + sizeof(TaskHeader); }
   std::coroutine_handle<> root() { return std::coroutine_handle<>::from_address(frame()); }
+  // The output slot for a result of `size` bytes: the last, suitably aligned bytes of the
+  // allocation (Promise<T>::operator new reserved them behind the frame).
+  void* output_slot(std::size_t size, std::size_t align) {
+    auto end = reinterpret_cast<std::uintptr_t>(this) + alloc_size;
+    return reinterpret_cast<void*>((end - size) & ~(static_cast<std::uintptr_t>(align) - 1));
+  }
   static TaskHeader* from_frame(void* frame) {
     return reinterpret_cast<TaskHeader*>(static_cast<char*>(frame) - sizeof(TaskHeader));
   }

@@ -84,8 +84,10 @@ class JoinHandle {
 
   // For Runtime::block_on: the finished task's value, rethrowing its exception.
   T take_or_throw() {
-    if (task_->frame_destroyed) throw std::runtime_error("weft: task was cancelled");
-    return std::coroutine_handle<detail::Promise<T>>::from_address(task_->frame()).promise().take();
+    if (!task_->output_stored) throw std::runtime_error("weft: task was cancelled");
+    detail::Outcome<T>* out = detail::outcome_of<T>(task_);
+    if (out->exception) std::rethrow_exception(out->exception);
+    if constexpr (!std::is_void_v<T>) return std::move(*out->value);
   }
   detail::TaskHeader* raw() const { return task_; }
 
@@ -101,14 +103,13 @@ class JoinHandle {
 
  private:
   static Output output(detail::TaskHeader* task) {
-    if (task->frame_destroyed) return absl::CancelledError("task was cancelled");
-    auto h = std::coroutine_handle<detail::Promise<T>>::from_address(task->frame());
-    auto& p = h.promise();
-    if (p.exception) return detail::join_error(p.exception);
+    if (!task->output_stored) return absl::CancelledError("task was cancelled");
+    detail::Outcome<T>* out = detail::outcome_of<T>(task);
+    if (out->exception) return detail::join_error(out->exception);
     if constexpr (std::is_void_v<T>) {
       return absl::OkStatus();
     } else {
-      return std::move(std::get<1>(p.value));
+      return std::move(*out->value);
     }
   }
   void reset() {

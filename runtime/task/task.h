@@ -17,6 +17,7 @@
 #include <coroutine>
 #include <exception>
 #include <new>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -34,9 +35,6 @@ struct PromiseBase {
   std::coroutine_handle<> continuation;  // the awaiting coroutine, null for a spawned root
   std::exception_ptr exception;
 
-  static void* operator new(std::size_t n) { return frame_alloc(n); }
-  static void operator delete(void* p) { frame_free(p); }
-
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct FinalAwaiter {
@@ -53,9 +51,25 @@ struct PromiseBase {
   void unhandled_exception() noexcept { exception = std::current_exception(); }
 };
 
+// Where a spawned task's result lives once its frame is gone (see header.h).
+template <class T>
+struct Outcome {
+  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
+  std::exception_ptr exception;
+};
+
+// Reserves room for the output slot behind the frame (used only if the Task is spawned).
+template <class T>
+void* alloc_with_output(std::size_t n) {
+  return frame_alloc(n + sizeof(Outcome<T>) + alignof(Outcome<T>));
+}
+
 template <class T>
 struct Promise : PromiseBase {
   std::variant<std::monostate, T> value;
+
+  static void* operator new(std::size_t n) { return alloc_with_output<T>(n); }
+  static void operator delete(void* p) { frame_free(p); }
 
   Task<T> get_return_object() noexcept;
   template <class U = T>
@@ -69,6 +83,8 @@ struct Promise : PromiseBase {
 
 template <>
 struct Promise<void> : PromiseBase {
+  static void* operator new(std::size_t n) { return alloc_with_output<void>(n); }
+  static void operator delete(void* p) { frame_free(p); }
   Task<void> get_return_object() noexcept;
   void return_void() noexcept {}
   void take() {
@@ -132,6 +148,30 @@ Task<T> Promise<T>::get_return_object() noexcept {
 inline Task<void> Promise<void>::get_return_object() noexcept {
   return Task<void>(std::coroutine_handle<Promise<void>>::from_promise(*this));
 }
+
+template <class T>
+Outcome<T>* outcome_of(TaskHeader* t) {
+  return static_cast<Outcome<T>*>(t->output_slot(sizeof(Outcome<T>), alignof(Outcome<T>)));
+}
+
+// The vtable spawn<T> installs: moves the result out of the finished frame into the slot.
+template <class T>
+struct TaskVtableFor {
+  static void store(TaskHeader* t) {
+    auto& p = std::coroutine_handle<Promise<T>>::from_address(t->frame()).promise();
+    auto* out = new (outcome_of<T>(t)) Outcome<T>();
+    if (p.exception) {
+      out->exception = std::move(p.exception);
+    } else if constexpr (std::is_void_v<T>) {
+      out->value.emplace(true);
+    } else {
+      out->value.emplace(std::move(std::get<1>(p.value)));
+    }
+    t->output_stored = true;
+  }
+  static void drop(TaskHeader* t) { outcome_of<T>(t)->~Outcome<T>(); }
+  static constexpr TaskVtable kVtable{&store, &drop};
+};
 
 template <class X>
 struct IsTask : std::false_type {};

@@ -260,3 +260,26 @@ BOOST_AUTO_TEST_CASE(metrics_count_polls_and_tasks) {
   // Only block_on's watcher task may still be finishing (it wakes the caller before it ends).
   BOOST_TEST(m.tasks_alive <= 1u);
 }
+
+namespace {
+Task<int> holds_guard(DropFlag guard) {
+  co_await weft::yield_now();
+  co_return 7;
+}
+
+Task<bool> parameters_die_with_the_task(std::shared_ptr<std::atomic<bool>> dropped) {
+  JoinHandle<int> h = weft::spawn(holds_guard(DropFlag{dropped}));
+  while (!h.is_finished()) co_await weft::yield_now();
+  bool gone_before_join = dropped->load();  // the handle is still alive here
+  absl::StatusOr<int> v = co_await h;
+  co_return gone_before_join&& v.ok() && *v == 7;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_finished_task_frees_its_parameters_before_the_handle_is_dropped) {
+  for (int f = 0; f < 3; ++f) {
+    Runtime rt = make(f);
+    auto dropped = std::make_shared<std::atomic<bool>>(false);
+    BOOST_TEST(rt.block_on(parameters_die_with_the_task(dropped)));
+  }
+}

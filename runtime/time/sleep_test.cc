@@ -1,15 +1,16 @@
 // Timers through the runtime: order, precision, cancellation.
 #define BOOST_TEST_MODULE sleep_test
-#include <boost/test/unit_test.hpp>
+#include "weft/runtime/time/sleep.h"
+
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "weft/runtime/runtime.h"
-#include "weft/runtime/time/sleep.h"
 
 using namespace std::chrono_literals;
 using weft::Runtime;

@@ -1,0 +1,67 @@
+// timeout(d, task): runs `task`, giving up after `d`.
+//
+//   absl::StatusOr<Response> r = co_await weft::time::timeout(100ms, fetch(req));
+//   if (absl::IsDeadlineExceeded(r.status())) { ... }
+//
+// On time: the task's value (an exception it threw is rethrown here). Late: DEADLINE_EXCEEDED,
+// and the inner task has been destroyed (its destructors ran) before timeout returns.
+// The inner task runs as a child task of the current runtime (it reuses the Task's own frame:
+// no extra allocation). Cancel-safe: cancelling the awaiting task aborts the inner one.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <type_traits>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "weft/runtime/runtime.h"
+#include "weft/runtime/task/race.h"
+#include "weft/runtime/time/sleep.h"
+
+namespace weft::time {
+
+template <class T>
+using TimeoutResult = std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
+
+namespace detail {
+// Waits until either `task` completes or `sleep` elapses.
+struct TaskOrSleep {
+  weft::detail::CompletionAwaiter join;
+  Sleep* sleep;
+  bool await_ready() { return join.await_ready() || sleep->is_elapsed(); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (!sleep->await_suspend(h)) return false;  // elapsed meanwhile
+    return join.await_suspend(h);
+  }
+  void await_resume() {}
+};
+}  // namespace detail
+
+template <class T>
+Task<TimeoutResult<T>> timeout_at(Instant deadline, Task<T> task) {
+  JoinHandle<T> h = weft::spawn(std::move(task));
+  weft::detail::AbortOnDrop<1> guard({h.raw()});
+  Sleep sleep = sleep_until(deadline);
+  co_await detail::TaskOrSleep{weft::detail::CompletionAwaiter(h.raw()), &sleep};
+  if (h.is_finished()) {
+    guard.release();
+    if constexpr (std::is_void_v<T>) {
+      h.take_or_throw();
+      co_return absl::OkStatus();
+    } else {
+      co_return h.take_or_throw();
+    }
+  }
+  h.abort();
+  guard.release();
+  co_await weft::detail::CompletionAwaiter(h.raw());  // its destructors have run after this
+  co_return absl::DeadlineExceededError("deadline exceeded");
+}
+
+template <class T>
+Task<TimeoutResult<T>> timeout(Duration d, Task<T> task) {
+  return timeout_at(Clock::now() + d, std::move(task));
+}
+
+}  // namespace weft::time
