@@ -44,7 +44,11 @@ void yield_task(std::coroutine_handle<> h);
 // Runs one poll of `task` (the caller hands over the run queue's reference): resumes it, or
 // destroys it when cancelled, and afterwards re-queues, parks or completes it.
 void poll_task(TaskHeader* task);
-// Cancels a task that never ran because its runtime was shutting down / is being destroyed.
+// Destroys a task's frame and completes it as cancelled; the caller holds the task claimed
+// (RUNNING) and hands over one reference.
 void cancel_task(TaskHeader* task);
+// Cancels `task` now, on this thread: waits for a poll running elsewhere to end, then destroys
+// the frame. When it returns the task's destructors have run. (TaskScope's guarantee.)
+void cancel_now(TaskHeader* task);
 
 }  // namespace weft::detail

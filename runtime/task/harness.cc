@@ -49,9 +49,15 @@ void cancel_task(TaskHeader* task) {
 }
 
 void poll_task(TaskHeader* task) {
-  if (!task->transition_to_running()) {
-    cancel_task(task);
-    return;
+  switch (task->transition_to_running()) {
+    case TaskHeader::Run::kPoll:
+      break;
+    case TaskHeader::Run::kCancel:
+      cancel_task(task);
+      return;
+    case TaskHeader::Run::kStale:
+      task->unref();
+      return;
   }
   Context& cx = tls_context;
   TaskHeader* prev = cx.current;
@@ -90,7 +96,7 @@ TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame, const TaskVta
   if (!s->spawn(task)) {
     // The runtime is shutting down: the task never runs, and was never listed.
     task->unref();
-    task->transition_to_running();
+    task->claim_for_cancel();
     cancel_task(task);
   }
   return task;
@@ -153,11 +159,18 @@ void shutdown_task(TaskHeader* t) {
   if (t->transition_to_notified_and_cancel() == TaskHeader::Wake::kSubmit) {
     t->unref();  // nobody will run it: drop the run-queue reference the transition took
   }
-  if (!t->is_complete()) {
-    t->transition_to_running();
+  if (t->claim_for_cancel()) {
     cancel_task(t);  // its final unref is the list's reference, standing in for the queue's
   } else {
     t->unref();
   }
+}
+}  // namespace weft::detail
+
+namespace weft::detail {
+void cancel_now(TaskHeader* t) {
+  if (!t->claim_for_cancel()) return;
+  t->ref();  // stands in for the run-queue reference that cancel_task drops
+  cancel_task(t);
 }
 }  // namespace weft::detail

@@ -69,14 +69,34 @@ TaskHeader::Wake TaskHeader::transition_to_notified_and_cancel() {
   }
 }
 
-bool TaskHeader::transition_to_running() {
+TaskHeader::Run TaskHeader::transition_to_running() {
   uint64_t cur = state.load(std::memory_order_acquire);
   for (;;) {
+    // Finished, or being cancelled synchronously by cancel_now(): the queue entry is stale.
+    if (cur & (kComplete | kRunning)) return Run::kStale;
     uint64_t gen = (cur + (uint64_t{1} << kGenShift)) & kGenMask;  // wraps within its bits
     uint64_t next = (((cur & ~kNotified) | kRunning) & ~kGenMask) | gen;
     if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
                                     std::memory_order_acquire)) {
-      return !(cur & kCancelled);
+      return (cur & kCancelled) ? Run::kCancel : Run::kPoll;
+    }
+  }
+}
+
+bool TaskHeader::claim_for_cancel() {
+  uint64_t cur = state.load(std::memory_order_acquire);
+  for (;;) {
+    if (cur & kComplete) return false;
+    if (cur & kRunning) {
+      // Being polled on another thread: wait for that poll to end (polls are short).
+      std::this_thread::yield();
+      cur = state.load(std::memory_order_acquire);
+      continue;
+    }
+    // NOTIFIED stays set: a queue entry keeps its reference and finds the task stale.
+    if (state.compare_exchange_weak(cur, cur | kRunning | kCancelled, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return true;
     }
   }
 }

@@ -101,8 +101,13 @@ struct alignas(16) TaskHeader {
   // abort(): like a wake, but marks the task cancelled.
   Wake transition_to_notified_and_cancel();
   // A worker took the task from a run queue (with that queue's reference) and will poll it.
-  // Returns false when the task is cancelled: the worker must cancel instead of resuming.
-  bool transition_to_running();
+  // kCancel: destroy it instead of resuming. kStale: it already finished (or is being
+  // cancelled synchronously); just drop the queue's reference.
+  enum class Run { kPoll, kCancel, kStale };
+  Run transition_to_running();
+  // For cancel_now(): takes the task over (RUNNING|CANCELLED) as soon as no poll is running.
+  // False if it already completed.
+  bool claim_for_cancel();
   enum class Idle { kIdle, kNotified };
   // The poll returned without completing. kNotified: it was woken meanwhile; re-queue it with
   // the same reference. kIdle: the caller drops the run queue's reference.

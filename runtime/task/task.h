@@ -15,6 +15,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <new>
 #include <optional>
@@ -31,9 +32,23 @@ class Task;
 
 namespace detail {
 
+// How an awaited Task hands control back (see Task::operator co_await). clang always makes
+// symmetric transfer a tail call; g++ 12 does not without optimisation (nor under sanitizers),
+// and then a loop that awaits Tasks completing without suspending grows the stack by two frames
+// per iteration until it overflows. With g++ the awaiter therefore resumes the child inline and,
+// if it finishes without suspending, continues without any transfer.
+#if defined(__clang__)
+inline constexpr bool kSymmetricTransfer = true;
+#else
+inline constexpr bool kSymmetricTransfer = false;
+#endif
+
 struct PromiseBase {
   std::coroutine_handle<> continuation;  // the awaiting coroutine, null for a spawned root
   std::exception_ptr exception;
+  // Inline-resume protocol (g++): kInline while the awaiter's await_suspend is inside resume();
+  // the final awaiter then marks kDoneInline and returns to it instead of transferring.
+  enum : uint8_t { kDetached, kInline, kDoneInline } inline_state = kDetached;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -41,7 +56,12 @@ struct PromiseBase {
     bool await_ready() noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-      std::coroutine_handle<> next = h.promise().continuation;
+      PromiseBase& p = h.promise();
+      if (p.inline_state == kInline) {
+        p.inline_state = kDoneInline;  // back into the awaiter's await_suspend
+        return std::noop_coroutine();
+      }
+      std::coroutine_handle<> next = p.continuation;
       return next ? next : std::noop_coroutine();
     }
     void await_resume() noexcept {}
@@ -121,9 +141,18 @@ class [[nodiscard]] Task {
     struct Awaiter {
       std::coroutine_handle<promise_type> h;
       bool await_ready() const noexcept { return false; }
-      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        h.promise().continuation = awaiting;
-        return h;
+      auto await_suspend(std::coroutine_handle<> awaiting) noexcept {
+        auto& p = h.promise();
+        p.continuation = awaiting;
+        if constexpr (detail::kSymmetricTransfer) {
+          return std::coroutine_handle<>(h);
+        } else {
+          p.inline_state = detail::PromiseBase::kInline;
+          h.resume();
+          if (p.inline_state == detail::PromiseBase::kDoneInline) return false;  // continue now
+          p.inline_state = detail::PromiseBase::kDetached;  // it suspended: it resumes us later
+          return true;
+        }
       }
       T await_resume() { return h.promise().take(); }
     };
