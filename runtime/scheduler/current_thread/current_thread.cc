@@ -1,5 +1,7 @@
 #include "weft/runtime/scheduler/current_thread/current_thread.h"
 
+#include <thread>
+
 #include "weft/runtime/task/coop.h"
 
 namespace weft::detail {
@@ -32,11 +34,14 @@ void CurrentThreadScheduler::schedule(TaskHeader* task, bool) {
     local_len_.store(local_len_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
   }
-  if (!inject_.push(task)) {
+  // From another thread: shutdown() waits for calls in flight here (see multi_thread.cc).
+  remote_in_flight_.fetch_add(1, std::memory_order_seq_cst);
+  if (inject_.push(task)) {
+    driver_.unpark();
+  } else {
     task->unref();  // shut down: the task was cancelled by shutdown(); drop the queue's ref
-    return;
   }
-  driver_.unpark();
+  remote_in_flight_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 TaskHeader* CurrentThreadScheduler::next_task() {
@@ -92,6 +97,7 @@ void CurrentThreadScheduler::shutdown() {
   tls_context.worker = this;  // wakes during cancellation go to the local list, dropped below
   while (TaskHeader* t = owned_.close_and_pop()) shutdown_task(t);
   while (TaskHeader* t = next_task()) t->unref();
+  while (remote_in_flight_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   tls_context = saved;
 }
 

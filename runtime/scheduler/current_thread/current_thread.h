@@ -59,6 +59,7 @@ class CurrentThreadScheduler final : public Scheduler {
   std::atomic<std::size_t> local_len_{0};  // written by the owner, read by metrics()
   uint32_t tick_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<uint32_t> remote_in_flight_{0};  // schedule() calls from other threads
   WorkerCounters counters_;
 };
 

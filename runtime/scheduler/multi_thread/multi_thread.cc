@@ -116,11 +116,15 @@ void MultiThreadScheduler::schedule(TaskHeader* task, bool yielded) {
     notify_parked();
     return;
   }
-  if (!inject_.push(task)) {
+  // From outside the workers (another runtime, the blocking pool, the signal thread): shutdown()
+  // waits for calls in flight here before the scheduler goes away.
+  remote_in_flight_.fetch_add(1, std::memory_order_seq_cst);
+  if (inject_.push(task)) {
+    notify_parked();
+  } else {
     task->unref();  // shutting down: shutdown() cancels the task itself
-    return;
   }
-  notify_parked();
+  remote_in_flight_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 TaskHeader* MultiThreadScheduler::next_task(Worker& w) {
@@ -200,12 +204,10 @@ void MultiThreadScheduler::notify_parked() {
 }
 
 void MultiThreadScheduler::unpark(Worker& w) {
-  {
-    std::lock_guard<std::mutex> lock(w.mu);
-    w.notified.store(true, std::memory_order_seq_cst);
-  }
+  std::lock_guard<std::mutex> lock(w.mu);
+  w.notified.store(true, std::memory_order_seq_cst);
   if (w.in_driver.load(std::memory_order_seq_cst)) driver_.unpark();
-  w.cv.notify_one();
+  w.cv.notify_one();  // under the lock: the worker cannot be destroyed while we notify it
 }
 
 bool MultiThreadScheduler::work_pending() const {
@@ -303,6 +305,9 @@ void MultiThreadScheduler::shutdown() {
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
+  // A thread outside the runtime may still be inside schedule() (it woke a task just before
+  // the shutdown): wait for it to leave before anything is freed.
+  while (remote_in_flight_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   // No worker runs any more: cancel what is left on this thread.
   Context saved = tls_context;
   tls_context.scheduler = this;
@@ -313,6 +318,7 @@ void MultiThreadScheduler::shutdown() {
     while (TaskHeader* t = w->queue.pop()) t->unref();
   }
   while (TaskHeader* t = inject_.pop()) t->unref();
+  while (remote_in_flight_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   tls_context = saved;
 }
 

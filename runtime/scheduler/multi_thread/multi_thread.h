@@ -98,6 +98,7 @@ class MultiThreadScheduler final : public Scheduler {
   std::atomic<uint32_t> num_searching_{0};
   std::atomic<uint32_t> num_unparked_{0};
   std::atomic<bool> shutdown_{false};
+  std::atomic<uint32_t> remote_in_flight_{0};  // schedule() calls from non-worker threads
   bool shut_down_done_ = false;
 };
 
