@@ -32,8 +32,9 @@ struct AnyCompletion {
   void await_resume() const noexcept {}
 };
 
-// Aborts the tasks when destroyed unless released: a combinator whose caller is cancelled must
-// not leave its child tasks running.
+// Cancels the tasks when destroyed unless released: a combinator whose caller is cancelled must
+// not leave its child tasks running. Synchronously (cancel_now): when the destructor returns
+// every child's destructors have run, so children may borrow from the caller's frame.
 template <std::size_t N>
 class AbortOnDrop {
  public:
@@ -41,11 +42,7 @@ class AbortOnDrop {
   AbortOnDrop(const AbortOnDrop&) = delete;
   ~AbortOnDrop() {
     if (!armed_) return;
-    for (TaskHeader* t : tasks_) {
-      if (t->transition_to_notified_and_cancel() == TaskHeader::Wake::kSubmit) {
-        t->scheduler->schedule(t, false);
-      }
-    }
+    for (TaskHeader* t : tasks_) cancel_now(t);
   }
   void release() { armed_ = false; }
 

@@ -6,7 +6,8 @@
 // The result is a std::variant whose index is the winner (void results as std::monostate).
 // The losers are cancelled, and their destructors have run before select returns. If the
 // winner threw, its exception is rethrown (after the losers are gone). Ties go to the lowest
-// index. Cancel-safe: cancelling the awaiting task aborts every child.
+// index. Cancel-safe: cancelling the awaiting task cancels every child before its frame goes away,
+// so they may borrow from it.
 #pragma once
 
 #include <array>

@@ -5,7 +5,8 @@
 // Each task runs as a child task of the current runtime (on another worker if one is free); the
 // results come back in argument order, void results as std::monostate. If a task throws, the
 // others still run to completion and then the first exception (in argument order) is rethrown.
-// Cancel-safe: cancelling the awaiting task aborts the children.
+// Cancel-safe: cancelling the awaiting task cancels the children before its frame goes away,
+// so they may borrow from it.
 #pragma once
 
 #include <tuple>

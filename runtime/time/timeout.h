@@ -6,7 +6,8 @@
 // On time: the task's value (an exception it threw is rethrown here). Late: DEADLINE_EXCEEDED,
 // and the inner task has been destroyed (its destructors ran) before timeout returns.
 // The inner task runs as a child task of the current runtime (it reuses the Task's own frame:
-// no extra allocation). Cancel-safe: cancelling the awaiting task aborts the inner one.
+// no extra allocation). Cancel-safe: cancelling the awaiting task cancels the inner one before
+// its frame goes away.
 #pragma once
 
 #include <chrono>

@@ -34,10 +34,15 @@ def weft_cc_library(name, copts = [], **kwargs):
 def weft_cc_binary(name, copts = [], **kwargs):
     native.cc_binary(name = name, copts = WEFT_COPTS + copts, **kwargs)
 
-def weft_cc_test(name, deps = [], copts = [], size = "small", **kwargs):
-    """A Boost.Test test: one file defines BOOST_TEST_MODULE; test.xml lists every case."""
+def weft_cc_test(name, deps = [], copts = [], size = "small", linkstatic = True, **kwargs):
+    """A Boost.Test test: one file defines BOOST_TEST_MODULE; test.xml lists every case.
+
+    Linked statically (like binaries), so the system libraries' --as-needed link sees every
+    object that needs them; per-library shared objects would miss their absl dependencies.
+    """
     native.cc_test(
         name = name,
+        linkstatic = linkstatic,
         copts = WEFT_COPTS + copts,
         deps = deps + ["//tools/boost_test"],
         size = size,
