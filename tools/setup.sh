@@ -18,6 +18,7 @@ PACKAGES=(
   protobuf-compiler-grpc libgrpc++-dev grpc-proto  # grpc++ as a test peer, interop protos
   libssl-dev zlib1g-dev                   # TLS, gzip
   curl                                    # independent HTTP client in integration tests
+  netcat-openbsd                          # README: talk to the echo example
 )
 
 die() { echo "tools/setup.sh: $*" >&2; exit 1; }

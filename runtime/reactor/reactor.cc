@@ -79,8 +79,10 @@ ReadyEvent ScheduledIo::peek(Interest interest) const {
 }
 
 void ScheduledIo::clear_readiness(ReadyEvent ev) {
-  // Closed/error bits are final: only the edge-style readable/writable bits are cleared.
-  uint64_t clear = ev.ready & (kReadable | kWritable);
+  // Only the closed bits are final (as in Tokio). kError is cleared too: EPOLLERR is transient
+  // on datagram sockets (an ICMP error is consumed by the next recv), and a sticky error bit
+  // would make every later wait return at once.
+  uint64_t clear = ev.ready & (kReadable | kWritable | kError);
   uint64_t cur = state_.load(std::memory_order_acquire);
   while (static_cast<uint32_t>(cur >> kTickShift) == ev.tick) {
     if (state_.compare_exchange_weak(cur, cur & ~clear, std::memory_order_acq_rel,

@@ -2,9 +2,9 @@
 // when the task was cancelled or threw (Tokio's JoinError):
 //
 //   weft::JoinHandle<int> h = weft::spawn(compute());
-//   absl::StatusOr<int> r = co_await h;   // CANCELLED: aborted; INTERNAL: threw (message has
-//   what()) h.abort();                            // cancel: the frame is destroyed at its
-//   suspension point
+//   h.abort();                  // cancel: the frame is destroyed at its suspension point
+//   absl::StatusOr<int> r = co_await h;
+//   // CANCELLED if aborted; INTERNAL if it threw (the message has what())
 //
 // Dropping a JoinHandle detaches the task (it keeps running). Await a handle at most once.
 // Cancel-safe: destroying a task that awaits a JoinHandle unregisters it; the joined task is

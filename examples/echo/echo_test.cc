@@ -1,0 +1,130 @@
+// The echo example from outside, as a user runs it: start the binary, read its
+// "listening on 127.0.0.1:PORT" line, talk to it with plain blocking sockets, SIGTERM it.
+#define BOOST_TEST_MODULE echo_test
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Server {
+  pid_t pid = -1;
+  int port = 0;
+  explicit Server(const char* path) {
+    int out[2];
+    BOOST_REQUIRE(::pipe(out) == 0);
+    pid = ::fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      ::execl(path, path, "--port=0", "--workers=2", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ::close(out[1]);
+    FILE* f = ::fdopen(out[0], "r");
+    char line[128] = {};
+    BOOST_REQUIRE(std::fgets(line, sizeof line, f) != nullptr);
+    BOOST_REQUIRE(std::sscanf(line, "listening on 127.0.0.1:%d", &port) == 1);
+    std::fclose(f);
+  }
+  int stop() {  // SIGTERM, then the exit status
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  ~Server() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+int connect_to(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+// Writes `data` from one thread while reading the echo on this one.
+std::string echo(int fd, const std::string& data) {
+  std::thread writer([&] {
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<size_t>(n);
+    }
+  });
+  std::string got;
+  char buf[65536];
+  while (got.size() < data.size()) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  writer.join();
+  return got;
+}
+
+const char* kBinary = "examples/echo/echo";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(echoes_8_mib_byte_for_byte) {
+  Server s(kBinary);
+  std::string data(8 << 20, '\0');
+  std::mt19937 rng(42);
+  for (char& c : data) c = static_cast<char>(rng());
+  int fd = connect_to(s.port);
+  BOOST_TEST((echo(fd, data) == data));
+  ::close(fd);
+  BOOST_TEST(s.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(serves_many_clients_at_once) {
+  Server s(kBinary);
+  constexpr int kClients = 200;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      int fd = connect_to(s.port);
+      std::string msg = "client " + std::to_string(i) + std::string(1000, 'x');
+      if (echo(fd, msg) == msg) ok.fetch_add(1);
+      ::close(fd);
+    });
+  }
+  for (auto& t : clients) t.join();
+  BOOST_TEST(ok.load() == kClients);
+  BOOST_TEST(s.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_closes_open_connections_and_exits_0) {
+  Server s(kBinary);
+  int fd = connect_to(s.port);
+  BOOST_TEST(echo(fd, "hello") == "hello");
+  BOOST_TEST(s.stop() == 0);
+  char c;
+  BOOST_TEST(::recv(fd, &c, 1, 0) <= 0);  // EOF (or reset): the server closed it
+  ::close(fd);
+}
