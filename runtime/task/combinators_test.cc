@@ -10,6 +10,7 @@
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/task/select.h"
 #include "weft/runtime/task/when_all.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/time/sleep.h"
 
 using namespace std::chrono_literals;
@@ -17,18 +18,9 @@ using weft::Runtime;
 using weft::Task;
 
 namespace {
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
-struct DropFlag {
-  std::shared_ptr<std::atomic<bool>> flag;
-  ~DropFlag() {
-    if (flag) flag->store(true);
-  }
-};
+using weft::testing::DropFlag;
 
 Task<int> value_after(int v, std::chrono::milliseconds d) {
   co_await weft::time::sleep(d);

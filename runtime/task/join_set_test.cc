@@ -11,6 +11,7 @@
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/task/task_scope.h"
 #include "weft/runtime/task/yield_now.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/time/sleep.h"
 
 using namespace std::chrono_literals;
@@ -18,23 +19,14 @@ using weft::Runtime;
 using weft::Task;
 
 namespace {
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
 Task<int> after(int v, std::chrono::milliseconds d) {
   co_await weft::time::sleep(d);
   co_return v;
 }
 
-struct Counter {
-  std::shared_ptr<std::atomic<int>> n;
-  ~Counter() {
-    if (n) n->fetch_add(1);
-  }
-};
+using Counter = weft::testing::DropCounter;
 
 Task<int> forever(std::shared_ptr<std::atomic<int>> dropped) {
   Counter c{std::move(dropped)};

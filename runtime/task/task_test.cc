@@ -10,6 +10,7 @@
 
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/task/yield_now.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/time/sleep.h"
 
 using namespace std::chrono_literals;
@@ -19,14 +20,7 @@ using weft::Task;
 
 namespace {
 
-Runtime make(int flavor) {
-  auto b = flavor == 0   ? Runtime::Builder::new_multi_thread().worker_threads(2)
-           : flavor == 1 ? Runtime::Builder::new_current_thread()
-                         : Runtime::Builder::new_thread_per_core().worker_threads(2);
-  auto rt = b.build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make(int flavor) { return weft::testing::make_runtime(weft::testing::kAllFlavors[flavor]); }
 
 Task<int> answer() { co_return 42; }
 Task<int> twice() {
@@ -43,13 +37,7 @@ Task<int> thrower() {
   throw std::runtime_error("boom");
 }
 
-// Sets *flag when destroyed: proves a cancelled frame ran its destructors.
-struct DropFlag {
-  std::shared_ptr<std::atomic<bool>> flag;
-  ~DropFlag() {
-    if (flag) flag->store(true);
-  }
-};
+using weft::testing::DropFlag;
 
 Task<void> sleep_forever(std::shared_ptr<std::atomic<bool>> dropped) {
   DropFlag guard{std::move(dropped)};

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/time/interval.h"
 #include "weft/runtime/time/sleep.h"
 
@@ -18,18 +19,9 @@ using weft::Task;
 using weft::time::Clock;
 
 namespace {
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
-struct DropFlag {
-  std::shared_ptr<std::atomic<bool>> flag;
-  ~DropFlag() {
-    if (flag) flag->store(true);
-  }
-};
+using weft::testing::DropFlag;
 
 Task<int> slow(std::chrono::milliseconds d, std::shared_ptr<std::atomic<bool>> dropped) {
   DropFlag guard{std::move(dropped)};

@@ -1,0 +1,56 @@
+// Helpers for the runtime's own tests (and for users testing code built on weft).
+//
+//   weft::Runtime rt = weft::testing::make_runtime();           // 2-worker multi-thread
+//   auto dropped = weft::testing::drop_flag();
+//   rt.block_on(task_holding(weft::testing::DropFlag{dropped}));
+//   BOOST_TEST(dropped->load());                                 // its destructor ran
+#pragma once
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "weft/runtime/runtime.h"
+
+namespace weft::testing {
+
+enum class Flavor { kMultiThread, kCurrentThread, kThreadPerCore };
+inline constexpr Flavor kAllFlavors[] = {Flavor::kMultiThread, Flavor::kCurrentThread,
+                                         Flavor::kThreadPerCore};
+
+// A runtime for a test; throws if it cannot be built (tests want to fail loudly).
+inline Runtime make_runtime(Flavor flavor = Flavor::kMultiThread, std::size_t workers = 2) {
+  Runtime::Builder b = flavor == Flavor::kMultiThread     ? Runtime::Builder::new_multi_thread()
+                       : flavor == Flavor::kCurrentThread ? Runtime::Builder::new_current_thread()
+                                                          : Runtime::Builder::new_thread_per_core();
+  absl::StatusOr<Runtime> rt = b.worker_threads(workers).build();
+  if (!rt.ok()) throw std::runtime_error("runtime: " + std::string(rt.status().message()));
+  return std::move(*rt);
+}
+
+// Sets a flag when destroyed: proves a task's frame (and so its destructors) went away.
+struct DropFlag {
+  std::shared_ptr<std::atomic<bool>> flag;
+  DropFlag(std::shared_ptr<std::atomic<bool>> f) : flag(std::move(f)) {}
+  DropFlag(DropFlag&& o) noexcept = default;
+  ~DropFlag() {
+    if (flag) flag->store(true);
+  }
+};
+inline std::shared_ptr<std::atomic<bool>> drop_flag() {
+  return std::make_shared<std::atomic<bool>>(false);
+}
+
+// Counts destructions (several tasks sharing one counter).
+struct DropCounter {
+  std::shared_ptr<std::atomic<int>> count;
+  DropCounter(std::shared_ptr<std::atomic<int>> c) : count(std::move(c)) {}
+  DropCounter(DropCounter&& o) noexcept = default;
+  ~DropCounter() {
+    if (count) count->fetch_add(1);
+  }
+};
+
+}  // namespace weft::testing
