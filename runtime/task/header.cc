@@ -170,7 +170,7 @@ void TaskHeader::clear_join_waiter(TaskHeader* waiter) {
 namespace {
 constexpr std::size_t kClassBytes = 64;
 constexpr std::size_t kNumClasses = 32;  // up to 2 KiB
-constexpr std::size_t kMaxCachedPerClass = 64;
+[[maybe_unused]] constexpr std::size_t kMaxCachedPerClass = 64;  // unused when the cache is off
 
 struct FreeBlock {
   FreeBlock* next;
