@@ -195,7 +195,7 @@ void Reactor::free_released() {
   }
 }
 
-void Reactor::turn(int64_t timeout_ns) {
+void Reactor::turn(int64_t timeout_ns, std::atomic<int>* park_state, int awake) {
   // Events of the previous turn have all been dispatched: deregistered entries are safe to free.
   free_released();
   epoll_event events[kMaxEvents];
@@ -214,12 +214,13 @@ void Reactor::turn(int64_t timeout_ns) {
                                                           3'600'000)));
     }
   }
+  // Awake again before dispatching: wakes caused by the dispatch need no eventfd write.
+  if (park_state != nullptr) park_state->store(awake, std::memory_order_release);
   for (int i = 0; i < n; ++i) {
     auto* io = static_cast<ScheduledIo*>(events[i].data.ptr);
     if (io == nullptr) {
       uint64_t v;
-      while (::read(eventfd_, &v, sizeof v) > 0) {
-      }
+      (void)!::read(eventfd_, &v, sizeof v);  // one read resets the counter
       continue;
     }
     uint32_t e = events[i].events;

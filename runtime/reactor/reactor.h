@@ -120,8 +120,9 @@ class Reactor {
   // Stops watching fd (call before closing it); the ScheduledIo is freed on a later turn.
   void remove(ScheduledIo* io);
 
-  // One driver turn: wait up to timeout_ns (-1: no limit, 0: just look) and dispatch.
-  void turn(int64_t timeout_ns);
+  // One driver turn: wait up to timeout_ns (-1: no limit, 0: just look) and dispatch. If given,
+  // *park_state is set to `awake` between the wait and the dispatch (see Driver::park).
+  void turn(int64_t timeout_ns, std::atomic<int>* park_state = nullptr, int awake = 0);
   // Interrupts a turn blocked in epoll_wait (from any thread).
   void wake();
 

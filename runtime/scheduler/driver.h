@@ -36,8 +36,7 @@ class Driver {
       // non-blocking turn.
       if (state_.exchange(kParked, std::memory_order_acq_rel) == kNotified) timeout = 0;
     }
-    reactor_.turn(timeout);
-    state_.store(kEmpty, std::memory_order_release);
+    reactor_.turn(timeout, &state_, kEmpty);
     time_.end_park();
     time_.process();
   }

@@ -1,6 +1,7 @@
 #include "weft/runtime/task/header.h"
 
 #include <cstdlib>
+#include <mutex>
 #include <new>
 #include <thread>
 
@@ -150,11 +151,16 @@ void TaskHeader::clear_join_waiter(TaskHeader* waiter) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Frame allocation with a per-thread cache.
+// Frame allocation: a per-thread cache in front of a shared pool (tcmalloc's shape, tiny).
 //
-// Size classes of 64 bytes up to 2 KiB cover nearly every task frame; each thread keeps at most
-// kMaxCachedPerClass frames per class (bounded memory: 32 classes x 64 frames x <=2 KiB). A frame
-// freed on another thread than it was allocated on simply joins that thread's cache.
+// Size classes of 64 bytes up to 2 KiB cover nearly every task frame. Tasks are typically
+// allocated on one thread (the spawner) and freed on another (the worker that finished them),
+// so a thread cache alone fills up on one side and stays empty on the other; then every spawn
+// reaches malloc, and glibc's per-thread arenas grow and shrink with an mprotect per few
+// allocations (measured: ~100k mprotect calls per million spawns). So a thread cache holding
+// more than kMaxCachedPerClass frames hands kBatch of them to the shared pool, and an empty one
+// takes a batch back: one lock per kBatch frames. Memory stays bounded: at most kMaxCachedPerClass
+// frames per class per thread and kMaxPooledBatches batches per class in the pool.
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_FRAME_CACHE 0
@@ -170,23 +176,76 @@ void TaskHeader::clear_join_waiter(TaskHeader* waiter) {
 namespace {
 constexpr std::size_t kClassBytes = 64;
 constexpr std::size_t kNumClasses = 32;  // up to 2 KiB
-[[maybe_unused]] constexpr std::size_t kMaxCachedPerClass = 64;  // unused when the cache is off
+[[maybe_unused]] constexpr uint32_t kMaxCachedPerClass = 64;
+[[maybe_unused]] constexpr uint32_t kBatch = 32;
+[[maybe_unused]] constexpr std::size_t kMaxPooledBatches = 256;  // 8192 frames per class
 
 struct FreeBlock {
   FreeBlock* next;
 };
+
+// Batches of kBatch frames per size class, shared by all threads.
+struct SharedPool {
+  struct Class {
+    std::mutex mu;
+    FreeBlock* batches[kMaxPooledBatches];  // each: a kBatch-long list
+    std::size_t count = 0;
+  };
+  Class classes[kNumClasses];
+
+  bool put(std::size_t cls, FreeBlock* batch) {
+    Class& c = classes[cls];
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (c.count == kMaxPooledBatches) return false;
+    c.batches[c.count++] = batch;
+    return true;
+  }
+  FreeBlock* take(std::size_t cls) {
+    Class& c = classes[cls];
+    std::lock_guard<std::mutex> lock(c.mu);
+    return c.count == 0 ? nullptr : c.batches[--c.count];
+  }
+};
+
+SharedPool& shared_pool() {
+  static SharedPool* pool = new SharedPool();  // never destroyed: threads may free at exit
+  return *pool;
+}
+
+void free_list(FreeBlock* b) {
+  while (b != nullptr) {
+    FreeBlock* next = b->next;
+    ::operator delete(static_cast<void*>(b));
+    b = next;
+  }
+}
 
 struct FrameCache {
   FreeBlock* heads[kNumClasses] = {};
   uint32_t counts[kNumClasses] = {};
   FrameCacheStats stats;
   ~FrameCache() {
-    for (std::size_t c = 0; c < kNumClasses; ++c) {
-      while (FreeBlock* b = heads[c]) {
-        heads[c] = b->next;
-        ::operator delete(static_cast<void*>(b));
-      }
-    }
+    for (FreeBlock* head : heads) free_list(head);
+  }
+
+  // Moves kBatch frames from this cache to the shared pool (or back to malloc if it is full).
+  void spill(std::size_t cls) {
+    FreeBlock* first = heads[cls];
+    FreeBlock* last = first;
+    for (uint32_t i = 1; i < kBatch; ++i) last = last->next;
+    heads[cls] = last->next;
+    last->next = nullptr;
+    counts[cls] -= kBatch;
+    if (!shared_pool().put(cls, first)) free_list(first);
+  }
+
+  // Refills an empty class from the shared pool.
+  bool refill(std::size_t cls) {
+    FreeBlock* batch = shared_pool().take(cls);
+    if (batch == nullptr) return false;
+    heads[cls] = batch;
+    counts[cls] = kBatch;
+    return true;
   }
 };
 
@@ -202,7 +261,7 @@ void* frame_alloc(std::size_t frame_size) {
   void* mem = nullptr;
 #if WEFT_FRAME_CACHE
   std::size_t cls = total / kClassBytes - 1;
-  if (cls < kNumClasses && cache.heads[cls] != nullptr) {
+  if (cls < kNumClasses && (cache.heads[cls] != nullptr || cache.refill(cls))) {
     FreeBlock* b = cache.heads[cls];
     cache.heads[cls] = b->next;
     --cache.counts[cls];
@@ -221,12 +280,12 @@ void release_memory(TaskHeader* header) {
 #if WEFT_FRAME_CACHE
   std::size_t cls = header->alloc_size / kClassBytes - 1;
   header->~TaskHeader();
-  FrameCache& cache = tls_cache;
-  if (cls < kNumClasses && cache.counts[cls] < kMaxCachedPerClass) {
+  if (cls < kNumClasses) {
+    FrameCache& cache = tls_cache;
     auto* b = reinterpret_cast<FreeBlock*>(header);
     b->next = cache.heads[cls];
     cache.heads[cls] = b;
-    ++cache.counts[cls];
+    if (++cache.counts[cls] > kMaxCachedPerClass) cache.spill(cls);
     return;
   }
 #else

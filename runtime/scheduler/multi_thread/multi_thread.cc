@@ -194,6 +194,13 @@ void MultiThreadScheduler::notify_parked() {
   {
     std::lock_guard<std::mutex> lock(idle_mu_);
     if (num_searching_.load(std::memory_order_seq_cst) != 0 || sleepers_.empty()) return;
+    // A worker dispatching driver events is still listed as a sleeper, but it will run what it
+    // queued when the turn ends: wake someone else (or no one).
+    auto self = std::find(sleepers_.rbegin(), sleepers_.rend(), tls_context.worker);
+    if (self == sleepers_.rbegin()) {
+      if (sleepers_.size() == 1) return;
+      std::iter_swap(sleepers_.rbegin(), sleepers_.rbegin() + 1);
+    }
     w = sleepers_.back();
     sleepers_.pop_back();
     w->sleeping = false;
