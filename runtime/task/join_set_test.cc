@@ -28,8 +28,9 @@ Task<int> after(int v, std::chrono::milliseconds d) {
 
 using Counter = weft::testing::DropCounter;
 
-Task<int> forever(std::shared_ptr<std::atomic<int>> dropped) {
-  Counter c{std::move(dropped)};
+// The counter is a parameter: it lives in the frame from the spawn on, so it is destroyed
+// (and counts) even if the task is cancelled before it ever ran.
+Task<int> forever(Counter c) {
   co_await weft::time::sleep(1h);
   co_return 0;
 }
@@ -55,15 +56,14 @@ Task<int> many(int n) {
 Task<bool> dropping_the_set_aborts(std::shared_ptr<std::atomic<int>> dropped) {
   {
     weft::JoinSet<int> set;
-    for (int i = 0; i < 10; ++i) set.spawn(forever(dropped));
+    for (int i = 0; i < 10; ++i) set.spawn(forever(Counter{dropped}));
     co_await weft::time::sleep(2ms);
   }
   for (int i = 0; i < 1000 && dropped->load() < 10; ++i) co_await weft::time::sleep(1ms);
   co_return dropped->load() == 10;
 }
 
-Task<void> busy_child(std::shared_ptr<std::atomic<int>> dropped) {
-  Counter c{std::move(dropped)};
+Task<void> busy_child(Counter c) {
   for (;;) co_await weft::yield_now();
 }
 
@@ -84,8 +84,8 @@ Task<bool> scope_destruction_cancels_synchronously() {
   auto dropped = std::make_shared<std::atomic<int>>(0);
   {
     weft::TaskScope scope;
-    for (int i = 0; i < 4; ++i) scope.spawn(forever(dropped));
-    for (int i = 0; i < 4; ++i) scope.spawn(busy_child(dropped));  // polled on other workers
+    for (int i = 0; i < 4; ++i) scope.spawn(forever(Counter{dropped}));
+    for (int i = 0; i < 4; ++i) scope.spawn(busy_child(Counter{dropped}));  // polled on other workers
     co_await weft::time::sleep(2ms);
   }
   // No waiting: ~TaskScope returned only after every child's destructors ran.
