@@ -153,7 +153,7 @@ void TaskHeader::clear_join_waiter(TaskHeader* waiter) {
 // ---------------------------------------------------------------------------------------------
 // Frame allocation: a per-thread cache in front of a shared pool (tcmalloc's shape, tiny).
 //
-// Size classes of 64 bytes up to 2 KiB cover nearly every task frame. Tasks are typically
+// Size classes of 16 bytes up to 2 KiB cover nearly every task frame. Tasks are typically
 // allocated on one thread (the spawner) and freed on another (the worker that finished them),
 // so a thread cache alone fills up on one side and stays empty on the other; then every spawn
 // reaches malloc, and glibc's per-thread arenas grow and shrink with an mprotect per few
@@ -174,8 +174,8 @@ void TaskHeader::clear_join_waiter(TaskHeader* waiter) {
 #endif
 
 namespace {
-constexpr std::size_t kClassBytes = 64;
-constexpr std::size_t kNumClasses = 32;  // up to 2 KiB
+constexpr std::size_t kClassBytes = 16;  // fine classes: a 160-byte frame uses 160, not 192
+constexpr std::size_t kNumClasses = 128;  // up to 2 KiB
 [[maybe_unused]] constexpr uint32_t kMaxCachedPerClass = 64;
 [[maybe_unused]] constexpr uint32_t kBatch = 32;
 [[maybe_unused]] constexpr std::size_t kMaxPooledBatches = 256;  // 8192 frames per class
