@@ -24,9 +24,7 @@ void wake_task_by_ref(TaskHeader* task, uint32_t gen) {
 void yield_task(std::coroutine_handle<> h) {
   TaskHeader* task = tls_context.current;
   task->leaf = h;
-  task->yielded = true;
-  // The task is RUNNING: this only sets NOTIFIED, and the worker re-queues it after the poll.
-  task->transition_to_notified(task->generation());
+  task->yielded = true;  // poll_task re-queues it when the poll ends (one state change, no CAS here)
 }
 
 namespace {
@@ -79,7 +77,7 @@ void poll_task(TaskHeader* task) {
   }
   bool yielded = task->yielded;
   task->yielded = false;
-  if (task->transition_to_idle() == TaskHeader::Idle::kNotified) {
+  if (task->transition_to_idle(yielded) == TaskHeader::Idle::kNotified) {
     task->scheduler->schedule(task, yielded);  // reuse the run queue's reference
   } else {
     task->unref();

@@ -102,13 +102,14 @@ bool TaskHeader::claim_for_cancel() {
   }
 }
 
-TaskHeader::Idle TaskHeader::transition_to_idle() {
+TaskHeader::Idle TaskHeader::transition_to_idle(bool requeue) {
   uint64_t cur = state.load(std::memory_order_acquire);
   for (;;) {
     uint64_t next = cur & ~kRunning;
+    if (requeue) next |= kNotified;  // yielded: queued again with the same reference
     if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
                                     std::memory_order_acquire)) {
-      return (cur & kNotified) ? Idle::kNotified : Idle::kIdle;
+      return (next & kNotified) ? Idle::kNotified : Idle::kIdle;
     }
   }
 }

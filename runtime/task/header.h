@@ -111,7 +111,8 @@ struct alignas(16) TaskHeader {
   enum class Idle { kIdle, kNotified };
   // The poll returned without completing. kNotified: it was woken meanwhile; re-queue it with
   // the same reference. kIdle: the caller drops the run queue's reference.
-  Idle transition_to_idle();
+  // requeue: the task yielded and wants to run again (NOTIFIED is set in the same step).
+  Idle transition_to_idle(bool requeue = false);
   // The task finished (or was cancelled): marks it complete and wakes the JoinHandle's waiter.
   void complete();
 
