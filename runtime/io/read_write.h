@@ -19,7 +19,8 @@
 //   read_to_end   NOT cancel-safe: the bytes read so far are lost.
 //   write_all     NOT cancel-safe: an unknown prefix may have been written.
 //   copy          NOT cancel-safe: a chunk read but not yet written is lost.
-//   copy_bidirectional: see its comment (it spawns; the streams must outlive the helpers).
+//   copy_bidirectional: cancel-safe for the streams (its child tasks are cancelled with it);
+//                 bytes in flight are lost, as with copy.
 // Each is safe in the weaker sense every weft awaiter guarantees: the streams stay usable and
 // no waker is left registered.
 #pragma once
@@ -27,8 +28,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -38,6 +37,7 @@
 #include "absl/strings/str_cat.h"
 #include "weft/runtime/io/async_io.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/task/race.h"
 #include "weft/runtime/task/task.h"
 #include "weft/runtime/task/waker.h"
 
@@ -133,67 +133,10 @@ Task<absl::StatusOr<uint64_t>> copy(R& r, W& w) {
 
 namespace detail {
 
-// Completion signal shared by copy_bidirectional and its two direction tasks. One waiter (the
-// task in copy_bidirectional); cancel-safe: its awaiter withdraws the waker when destroyed.
-class CopyDone {
- public:
-  void finish(int dir) {
-    Waker w;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      finished_ |= 1 << dir;
-      w = std::move(waiter_);
-    }
-    std::move(w).wake();
-  }
-  int finished() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return finished_;
-  }
-
-  // Suspends until some direction has finished.
-  class [[nodiscard]] Any {
-   public:
-    explicit Any(CopyDone* d) : d_(d) {}
-    Any(const Any&) = delete;
-    Any& operator=(const Any&) = delete;
-    ~Any() {
-      if (!registered_) return;
-      Waker drop;
-      std::lock_guard<std::mutex> lock(d_->mu_);
-      drop = std::move(d_->waiter_);
-    }
-    bool await_ready() { return d_->finished() != 0; }
-    bool await_suspend(std::coroutine_handle<> h) {
-      std::lock_guard<std::mutex> lock(d_->mu_);
-      if (d_->finished_ != 0) return false;
-      d_->waiter_ = Waker::current(h);
-      registered_ = true;
-      return true;
-    }
-    void await_resume() {}
-
-   private:
-    CopyDone* d_;
-    bool registered_ = false;
-  };
-
- private:
-  std::mutex mu_;
-  int finished_ = 0;
-  Waker waiter_;
-};
-
 // One direction of copy_bidirectional, as its own task: copy, then half-close the writer so its
-// peer sees EOF (when the stream supports it). Signals `done` however it ends (also when
-// aborted, from the frame's destructor).
+// peer sees EOF (when the stream supports it).
 template <class R, class W>
-Task<absl::StatusOr<uint64_t>> copy_one_way(R* r, W* w, std::shared_ptr<CopyDone> done, int dir) {
-  struct SignalOnExit {
-    CopyDone* d;
-    int dir;
-    ~SignalOnExit() { d->finish(dir); }
-  } signal{done.get(), dir};
+Task<absl::StatusOr<uint64_t>> copy_one_way(R* r, W* w) {
   absl::StatusOr<uint64_t> n = co_await copy(*r, *w);
   if (!n.ok()) co_return n;
   if constexpr (AsyncShutdown<W>) {
@@ -202,19 +145,6 @@ Task<absl::StatusOr<uint64_t>> copy_one_way(R* r, W* w, std::shared_ptr<CopyDone
   }
   co_return n;
 }
-
-// Aborts the direction tasks if copy_bidirectional's own task is cancelled.
-template <class H>
-struct AbortBoth {
-  H* a;
-  H* b;
-  bool armed = true;
-  ~AbortBoth() {
-    if (!armed) return;
-    a->abort();
-    b->abort();
-  }
-};
 
 inline absl::Status join_status(const absl::StatusOr<absl::StatusOr<uint64_t>>& r) {
   if (!r.ok()) return r.status();
@@ -226,39 +156,34 @@ inline absl::Status join_status(const absl::StatusOr<absl::StatusOr<uint64_t>>& 
 // Copies a -> b and b -> a at the same time until both directions reach EOF (Tokio's
 // copy_bidirectional). When one direction reaches EOF, its writer gets shutdown_write() (if the
 // type has it) so the peer sees the half-close, and the other direction keeps going. Returns
-// {bytes a->b, bytes b->a}; if a direction fails, the other is aborted and the first error is
+// {bytes a->b, bytes b->a}; if a direction fails, the other is cancelled and the first error is
 // returned.
 //
-// Must run inside a weft runtime: weft has no in-task join (a Waker names a task, not a
-// sub-future), so each direction runs as a spawned task that holds pointers to `a` and `b`.
-// Cancel-safety: if the task awaiting copy_bidirectional is cancelled, both direction tasks are
-// aborted, but abort is asynchronous: `a` and `b` must stay alive until those tasks have been
-// destroyed (e.g. own the streams through std::shared_ptr held past the cancellation, or shut the
-// runtime down before destroying them). Without cancellation the usual contract suffices.
+// Each direction runs as a child task holding pointers to `a` and `b`. Cancel-safety: if the
+// awaiting task is cancelled (or returns early), both children are cancelled synchronously
+// (their destructors have run before copy_bidirectional's frame is gone), so `a` and `b` are
+// never used after the call ends. Must run inside a weft runtime.
 template <class A, class B>
 Task<absl::StatusOr<std::pair<uint64_t, uint64_t>>> copy_bidirectional(A& a, B& b) {
   static_assert(assert_async_read<A>());
   static_assert(assert_async_write<A>());
   static_assert(assert_async_read<B>());
   static_assert(assert_async_write<B>());
-  auto done = std::make_shared<detail::CopyDone>();
-  JoinHandle<absl::StatusOr<uint64_t>> ab = weft::spawn(detail::copy_one_way(&a, &b, done, 0));
-  JoinHandle<absl::StatusOr<uint64_t>> ba = weft::spawn(detail::copy_one_way(&b, &a, done, 1));
-  detail::AbortBoth<JoinHandle<absl::StatusOr<uint64_t>>> guard{&ab, &ba};
-  co_await detail::CopyDone::Any(done.get());
-  // Join the one that finished first; on failure stop the other before returning.
-  bool ab_first = (done->finished() & 1) != 0;
+  JoinHandle<absl::StatusOr<uint64_t>> ab = weft::spawn(detail::copy_one_way(&a, &b));
+  JoinHandle<absl::StatusOr<uint64_t>> ba = weft::spawn(detail::copy_one_way(&b, &a));
+  weft::detail::AbortOnDrop<2> guard({ab.raw(), ba.raw()});
+  {
+    weft::detail::CompletionAwaiter wait_ab(ab.raw()), wait_ba(ba.raw());
+    co_await weft::detail::AnyCompletion<2>{{&wait_ab, &wait_ba}};
+  }
+  // Join the one that finished first; on failure the guard cancels the other on return.
+  bool ab_first = ab.is_finished();
   JoinHandle<absl::StatusOr<uint64_t>>& first = ab_first ? ab : ba;
   JoinHandle<absl::StatusOr<uint64_t>>& second = ab_first ? ba : ab;
   absl::StatusOr<absl::StatusOr<uint64_t>> r1 = co_await first;
-  if (absl::Status st = detail::join_status(r1); !st.ok()) {
-    second.abort();
-    (void)co_await second;  // its frame is gone once this returns: no pointer left behind
-    guard.armed = false;
-    co_return st;
-  }
+  if (absl::Status st = detail::join_status(r1); !st.ok()) co_return st;
   absl::StatusOr<absl::StatusOr<uint64_t>> r2 = co_await second;
-  guard.armed = false;
+  guard.release();
   if (absl::Status st = detail::join_status(r2); !st.ok()) co_return st;
   uint64_t n1 = **r1;
   uint64_t n2 = **r2;

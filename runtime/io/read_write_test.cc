@@ -185,7 +185,32 @@ Task<void> case_copy_bidirectional_error() {
   (void)co_await c;
 }
 
+// The streams live in the cancelled task's frame: after the abort, the direction tasks must be
+// gone too (ASan would catch a use after free), and the outer ends see EOF.
+Task<void> proxy_owning_its_streams(io::DuplexStream p1, io::DuplexStream p2) {
+  (void)co_await io::copy_bidirectional(p1, p2);
+}
+
+Task<void> case_copy_bidirectional_cancelled() {
+  auto [client, p1] = io::duplex(64);
+  auto [p2, server] = io::duplex(64);
+  auto proxy = weft::spawn(proxy_owning_its_streams(std::move(p1), std::move(p2)));
+  std::string hello = "hello";
+  BOOST_REQUIRE(co_await io::write_all(client, std::span<const char>(hello)) == absl::OkStatus());
+  char buf[5];
+  BOOST_REQUIRE(co_await io::read_exact(server, std::span<char>(buf, 5)) == absl::OkStatus());
+  proxy.abort();
+  (void)co_await proxy;
+  char c;
+  absl::StatusOr<std::size_t> eof = co_await server.read(std::span<char>(&c, 1));
+  BOOST_TEST((eof.ok() && *eof == 0));  // the proxy's streams were destroyed: EOF
+}
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(copy_bidirectional_cancelled_leaves_nothing_behind) {
+  for (int i = 0; i < 20; ++i) run(case_copy_bidirectional_cancelled);
+}
 
 BOOST_AUTO_TEST_CASE(read_exact_across_many_small_writes) {
   run(case_read_exact_many_small_writes);
