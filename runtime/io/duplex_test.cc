@@ -16,6 +16,7 @@
 #include "weft/runtime/io/async_io.h"
 #include "weft/runtime/io/read_write.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/task/yield_now.h"
 
 namespace io = weft::io;
@@ -30,11 +31,7 @@ static_assert(!io::AsyncRead<int>);
 
 namespace {
 
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
 void run(Task<void> (*root)()) {
   Runtime rt = make_rt();

@@ -10,6 +10,7 @@
 #include "weft/runtime/net/tcp_listener.h"
 #include "weft/runtime/net/tcp_stream.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/testing/test_runtime.h"
 
 using weft::Runtime;
 using weft::Task;
@@ -17,11 +18,7 @@ using weft::net::lookup_host;
 using weft::net::SocketAddr;
 
 namespace {
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
 Task<absl::StatusOr<std::vector<SocketAddr>>> resolve(std::string host, uint16_t port) {
   absl::StatusOr<std::vector<SocketAddr>> r = co_await lookup_host(std::move(host), port);

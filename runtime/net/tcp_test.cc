@@ -25,6 +25,7 @@
 #include "weft/runtime/net/tcp_listener.h"
 #include "weft/runtime/net/tcp_stream.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/scheduler/driver.h"
 #include "weft/runtime/task/yield_now.h"
 #include "weft/runtime/time/sleep.h"
@@ -40,24 +41,10 @@ using weft::net::SocketAddr;
 using weft::net::TcpListener;
 using weft::net::TcpStream;
 
-#define CHECK_OR_RETURN(cond)                                                                      \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      co_return absl::InternalError(absl::StrCat("check failed: ", #cond, " at line ", __LINE__)); \
-  } while (0)
-#define OK_OR_RETURN(expr)        \
-  do {                            \
-    absl::Status st_ = (expr);    \
-    if (!st_.ok()) co_return st_; \
-  } while (0)
 
 namespace {
 
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
 // 1,000 clients plus their server ends need more than a default soft limit of 1024 fds.
 struct RaiseFdLimit {
@@ -115,7 +102,7 @@ Task<absl::Status> echo(TcpStream s) {
     absl::StatusOr<size_t> n = co_await s.read(std::span<char>(buf));
     if (!n.ok()) co_return n.status();
     if (*n == 0) break;
-    OK_OR_RETURN(co_await write_all(&s, buf.data(), *n));
+    WEFT_CO_OK(co_await write_all(&s, buf.data(), *n));
   }
   co_return s.shutdown_write();
 }
@@ -145,12 +132,12 @@ Task<absl::Status> echo_8mib() {
   absl::StatusOr<TcpListener> l = TcpListener::bind(SocketAddr::loopback_v4(0));
   if (!l.ok()) co_return l.status();
   absl::StatusOr<SocketAddr> addr = l->local_addr();
-  CHECK_OR_RETURN(addr.ok() && addr->port() != 0);
+  WEFT_CO_CHECK(addr.ok() && addr->port() != 0);
   JoinHandle<absl::Status> server = weft::spawn(accept_and_echo(&*l));
 
   absl::StatusOr<TcpStream> s = co_await TcpStream::connect(*addr);
   if (!s.ok()) co_return s.status();
-  CHECK_OR_RETURN(s->peer_addr().ok() && *s->peer_addr() == *addr);
+  WEFT_CO_CHECK(s->peer_addr().ok() && *s->peer_addr() == *addr);
   auto [rd, wr] = std::move(*s).into_split();
   const std::string data = pattern(8 << 20);
   JoinHandle<absl::Status> writer = weft::spawn(write_then_close(std::move(wr), &data));
@@ -158,10 +145,10 @@ Task<absl::Status> echo_8mib() {
   absl::StatusOr<absl::Status> wst = co_await writer;
   absl::StatusOr<absl::Status> sst = co_await server;
   if (!got.ok()) co_return got.status();
-  CHECK_OR_RETURN(wst.ok() && wst->ok());
-  CHECK_OR_RETURN(sst.ok() && sst->ok());
-  CHECK_OR_RETURN(got->size() == data.size());
-  CHECK_OR_RETURN(*got == data);
+  WEFT_CO_CHECK(wst.ok() && wst->ok());
+  WEFT_CO_CHECK(sst.ok() && sst->ok());
+  WEFT_CO_CHECK(got->size() == data.size());
+  WEFT_CO_CHECK(*got == data);
   co_return absl::OkStatus();
 }
 }  // namespace
@@ -187,13 +174,13 @@ Task<absl::Status> serve_n(TcpListener* l, int n) {
 Task<absl::Status> client(SocketAddr addr, int i) {
   absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
   if (!s.ok()) co_return s.status();
-  OK_OR_RETURN(s->set_nodelay(true));
+  WEFT_CO_OK(s->set_nodelay(true));
   std::string msg = absl::StrCat("hello from client ", i, " ", std::string(i % 97, 'x'));
-  OK_OR_RETURN(co_await write_all(&*s, msg.data(), msg.size()));
-  OK_OR_RETURN(s->shutdown_write());
+  WEFT_CO_OK(co_await write_all(&*s, msg.data(), msg.size()));
+  WEFT_CO_OK(s->shutdown_write());
   absl::StatusOr<std::string> back = co_await read_to_end(&*s, 4096);
   if (!back.ok()) co_return back.status();
-  CHECK_OR_RETURN(*back == msg);
+  WEFT_CO_CHECK(*back == msg);
   co_return absl::OkStatus();
 }
 
@@ -235,9 +222,9 @@ Task<absl::Status> half_close_server(TcpListener* l) {
   TcpStream& s = c->first;
   absl::StatusOr<std::string> got = co_await read_to_end(&s);  // ends only at the client's EOF
   if (!got.ok()) co_return got.status();
-  CHECK_OR_RETURN(*got == "ping");
+  WEFT_CO_CHECK(*got == "ping");
   // The client's write side is closed, ours is still open.
-  OK_OR_RETURN(co_await write_all(&s, "pong", 4));
+  WEFT_CO_OK(co_await write_all(&s, "pong", 4));
   co_return absl::OkStatus();  // dropping the stream closes it
 }
 
@@ -247,16 +234,16 @@ Task<absl::Status> half_close() {
   JoinHandle<absl::Status> server = weft::spawn(half_close_server(&*l));
   absl::StatusOr<TcpStream> s = co_await TcpStream::connect(*l->local_addr());
   if (!s.ok()) co_return s.status();
-  OK_OR_RETURN(co_await write_all(&*s, "ping", 4));
-  OK_OR_RETURN(s->shutdown_write());
+  WEFT_CO_OK(co_await write_all(&*s, "ping", 4));
+  WEFT_CO_OK(s->shutdown_write());
   absl::StatusOr<std::string> back = co_await read_to_end(&*s);
   if (!back.ok()) co_return back.status();
-  CHECK_OR_RETURN(*back == "pong");
+  WEFT_CO_CHECK(*back == "pong");
   // Writing after shutdown_write fails cleanly (EPIPE), without SIGPIPE.
   absl::StatusOr<size_t> late = co_await s->write(std::span<const char>("x", 1));
-  CHECK_OR_RETURN(!late.ok());
+  WEFT_CO_CHECK(!late.ok());
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(sst.ok());
+  WEFT_CO_CHECK(sst.ok());
   co_return *sst;
 }
 }  // namespace
@@ -279,10 +266,10 @@ Task<absl::Status> reset_after_first_bytes(TcpListener* l) {
   while (total < (256u << 10)) {
     absl::StatusOr<size_t> n = co_await s.read(std::span<char>(buf));
     if (!n.ok()) co_return n.status();
-    CHECK_OR_RETURN(*n > 0);
+    WEFT_CO_CHECK(*n > 0);
     total += *n;
   }
-  OK_OR_RETURN(s.set_linger(std::chrono::seconds(0)));
+  WEFT_CO_OK(s.set_linger(std::chrono::seconds(0)));
   co_return absl::OkStatus();  // closing with SO_LINGER 0 sends RST, unread data is dropped
 }
 
@@ -300,13 +287,13 @@ Task<absl::Status> peer_reset() {
     if (!n.ok()) write_error = n.status();
   }
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(sst.ok() && sst->ok());
-  CHECK_OR_RETURN(!write_error.ok());
-  CHECK_OR_RETURN(absl::IsUnavailable(write_error));
+  WEFT_CO_CHECK(sst.ok() && sst->ok());
+  WEFT_CO_CHECK(!write_error.ok());
+  WEFT_CO_CHECK(absl::IsUnavailable(write_error));
   // Reads after the reset report an error or EOF, never crash.
   char b[16];
   absl::StatusOr<size_t> r = co_await s->read(std::span<char>(b));
-  CHECK_OR_RETURN(!r.ok() || *r == 0);
+  WEFT_CO_CHECK(!r.ok() || *r == 0);
   co_return absl::OkStatus();
 }
 }  // namespace
@@ -330,7 +317,7 @@ Task<absl::Status> connect_refused() {
     addr = *l->local_addr();
   }  // closed: nothing listens on addr now
   absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
-  CHECK_OR_RETURN(!s.ok());
+  WEFT_CO_CHECK(!s.ok());
   co_return s.status();
 }
 }  // namespace
@@ -397,32 +384,32 @@ Task<absl::Status> accept_when_out_of_fds(const Runtime* rt) {
   socklen_t len = l->local_addr()->to_sockaddr(&ss);
   // The client socket must exist before the table is full.
   int client = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  CHECK_OR_RETURN(client >= 0);
+  WEFT_CO_CHECK(client >= 0);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{client};
 
   FdExhaustion full;
-  CHECK_OR_RETURN(full.exhausted);
+  WEFT_CO_CHECK(full.exhausted);
   // The kernel completes the handshake and queues the connection: accept4 will hit EMFILE.
   int rc = ::connect(client, reinterpret_cast<sockaddr*>(&ss), len);
-  CHECK_OR_RETURN(rc == 0 || errno == EINPROGRESS);
+  WEFT_CO_CHECK(rc == 0 || errno == EINPROGRESS);
 
   JoinHandle<absl::StatusOr<SocketAddr>> acceptor = weft::spawn(accept_one(&*l));
   uint64_t polls_before = rt->metrics().total_polls();
   co_await weft::time::sleep(50ms);  // a window to count polls in, not a synchronisation
   uint64_t polls = rt->metrics().total_polls() - polls_before;
-  CHECK_OR_RETURN(!acceptor.is_finished());  // neither failed nor gave up
+  WEFT_CO_CHECK(!acceptor.is_finished());  // neither failed nor gave up
   // Backoff 1+2+4+8+16+32 ms: about 7 polls of the acceptor in 50 ms, plus this task's own.
   // A spinning accept loop would make tens of thousands.
   if (polls > 40) co_return absl::InternalError(absl::StrCat("accept spun: ", polls, " polls"));
 
   full.release();  // fds available again: the next retry (<= 100 ms away) succeeds
   absl::StatusOr<absl::StatusOr<SocketAddr>> peer = co_await acceptor;
-  CHECK_OR_RETURN(peer.ok());
+  WEFT_CO_CHECK(peer.ok());
   if (!peer->ok()) co_return peer->status();
-  CHECK_OR_RETURN((*peer)->is_loopback());
+  WEFT_CO_CHECK((*peer)->is_loopback());
   co_return absl::OkStatus();
 }
 }  // namespace
@@ -450,18 +437,18 @@ Task<absl::Status> abort_accept() {
   while (!started->load()) co_await weft::yield_now();
   h.abort();
   absl::Status st = co_await h;
-  CHECK_OR_RETURN(absl::IsCancelled(st));
+  WEFT_CO_CHECK(absl::IsCancelled(st));
   // The aborted waiter is gone from the listener's registration: a new connection wakes (and
   // is taken by) the next accept only. A dangling waiter would be a use-after-free here.
   JoinHandle<absl::Status> server = weft::spawn(accept_and_echo(&*l));
   absl::StatusOr<TcpStream> s = co_await TcpStream::connect(*l->local_addr());
   if (!s.ok()) co_return s.status();
-  OK_OR_RETURN(co_await write_all(&*s, "abc", 3));
-  OK_OR_RETURN(s->shutdown_write());
+  WEFT_CO_OK(co_await write_all(&*s, "abc", 3));
+  WEFT_CO_OK(s->shutdown_write());
   absl::StatusOr<std::string> back = co_await read_to_end(&*s);
-  CHECK_OR_RETURN(back.ok() && *back == "abc");
+  WEFT_CO_CHECK(back.ok() && *back == "abc");
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(sst.ok() && sst->ok());
+  WEFT_CO_CHECK(sst.ok() && sst->ok());
   co_return absl::OkStatus();
 }
 
@@ -489,14 +476,14 @@ Task<absl::Status> abort_read() {
   while (!started->load()) co_await weft::yield_now();
   h.abort();
   absl::Status st = co_await h;
-  CHECK_OR_RETURN(absl::IsCancelled(st));
+  WEFT_CO_CHECK(absl::IsCancelled(st));
   // Same stream, next read: the echo of what we write now must arrive.
-  OK_OR_RETURN(co_await write_all(&*c, "hello", 5));
-  OK_OR_RETURN(c->shutdown_write());
+  WEFT_CO_OK(co_await write_all(&*c, "hello", 5));
+  WEFT_CO_OK(c->shutdown_write());
   absl::StatusOr<std::string> back = co_await read_to_end(&*c);
-  CHECK_OR_RETURN(back.ok() && *back == "hello");
+  WEFT_CO_CHECK(back.ok() && *back == "hello");
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(sst.ok() && sst->ok());
+  WEFT_CO_CHECK(sst.ok() && sst->ok());
   co_return absl::OkStatus();
 }
 
@@ -522,9 +509,9 @@ Task<absl::Status> abort_connect() {
   while (!started->load()) co_await weft::yield_now();
   h.abort();
   absl::Status st = co_await h;
-  CHECK_OR_RETURN(absl::IsCancelled(st));
+  WEFT_CO_CHECK(absl::IsCancelled(st));
   // The half-open socket was deregistered (and closed) by the cancellation.
-  CHECK_OR_RETURN(live_registrations() == before);
+  WEFT_CO_CHECK(live_registrations() == before);
 
   // The next connect (to a listener with room) works.
   absl::StatusOr<TcpListener> l = TcpListener::bind(SocketAddr::loopback_v4(0));
@@ -532,11 +519,11 @@ Task<absl::Status> abort_connect() {
   JoinHandle<absl::Status> server = weft::spawn(accept_and_echo(&*l));
   absl::StatusOr<TcpStream> s = co_await TcpStream::connect(*l->local_addr());
   if (!s.ok()) co_return s.status();
-  OK_OR_RETURN(s->shutdown_write());
+  WEFT_CO_OK(s->shutdown_write());
   absl::StatusOr<std::string> back = co_await read_to_end(&*s);
-  CHECK_OR_RETURN(back.ok() && back->empty());
+  WEFT_CO_CHECK(back.ok() && back->empty());
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(sst.ok() && sst->ok());
+  WEFT_CO_CHECK(sst.ok() && sst->ok());
   co_return absl::OkStatus();
 }
 }  // namespace
@@ -568,8 +555,8 @@ Task<absl::Status> misc() {
   SocketAddr addr = *taken->local_addr();
   // A port in use: a clear error, not a crash.
   absl::StatusOr<TcpListener> again = TcpListener::bind(addr);
-  CHECK_OR_RETURN(!again.ok());
-  CHECK_OR_RETURN(again.status().message().find("Address already in use") !=
+  WEFT_CO_CHECK(!again.ok());
+  WEFT_CO_CHECK(again.status().message().find("Address already in use") !=
                   absl::string_view::npos);
   // SO_REUSEPORT: one listener per thread on the same port.
   absl::StatusOr<TcpListener> p1 =
@@ -583,11 +570,11 @@ Task<absl::Status> misc() {
   absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
   if (!s.ok()) co_return s.status();
   absl::StatusOr<absl::StatusOr<SocketAddr>> peer = co_await acc;
-  CHECK_OR_RETURN(peer.ok() && peer->ok());
-  CHECK_OR_RETURN(**peer == *s->local_addr());
-  OK_OR_RETURN(s->set_nodelay(true));
-  CHECK_OR_RETURN(s->nodelay().ok() && *s->nodelay());
-  OK_OR_RETURN(s->set_keepalive(true));
+  WEFT_CO_CHECK(peer.ok() && peer->ok());
+  WEFT_CO_CHECK(**peer == *s->local_addr());
+  WEFT_CO_OK(s->set_nodelay(true));
+  WEFT_CO_CHECK(s->nodelay().ok() && *s->nodelay());
+  WEFT_CO_OK(s->set_keepalive(true));
   co_return absl::OkStatus();
 }
 
@@ -601,11 +588,11 @@ Task<absl::Status> vectored_and_peek() {
   char a[] = "hello ", b[] = "vectored ", c[] = "world";
   iovec out[3] = {{a, 6}, {b, 9}, {c, 5}};
   absl::StatusOr<size_t> n = co_await s->writev(std::span<const iovec>(out));
-  CHECK_OR_RETURN(n.ok() && *n == 20);
-  OK_OR_RETURN(s->shutdown_write());
+  WEFT_CO_CHECK(n.ok() && *n == 20);
+  WEFT_CO_OK(s->shutdown_write());
   char first[4];
   absl::StatusOr<size_t> pk = co_await s->peek(std::span<char>(first));
-  CHECK_OR_RETURN(pk.ok() && *pk >= 1 && first[0] == 'h');
+  WEFT_CO_CHECK(pk.ok() && *pk >= 1 && first[0] == 'h');
   std::string got;
   for (;;) {
     char x[7], y[100];
@@ -616,9 +603,9 @@ Task<absl::Status> vectored_and_peek() {
     got.append(x, std::min(*r, sizeof x));
     if (*r > sizeof x) got.append(y, *r - sizeof x);
   }
-  CHECK_OR_RETURN(got == "hello vectored world");
+  WEFT_CO_CHECK(got == "hello vectored world");
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(sst.ok() && sst->ok());
+  WEFT_CO_CHECK(sst.ok() && sst->ok());
   co_return absl::OkStatus();
 }
 
@@ -636,13 +623,13 @@ Task<absl::Status> coop_reads(const Runtime* rt) {
   for (const auto& w : rt->metrics().per_worker) yields_before += w.forced_yields;
   absl::StatusOr<std::string> got = co_await read_to_end(&rd, 64);  // ~32k small reads
   if (!got.ok()) co_return got.status();
-  CHECK_OR_RETURN(*got == data);
+  WEFT_CO_CHECK(*got == data);
   uint64_t yields = 0;
   for (const auto& w : rt->metrics().per_worker) yields += w.forced_yields;
-  CHECK_OR_RETURN(yields > yields_before);
+  WEFT_CO_CHECK(yields > yields_before);
   absl::StatusOr<absl::Status> wst = co_await writer;
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(wst.ok() && wst->ok() && sst.ok() && sst->ok());
+  WEFT_CO_CHECK(wst.ok() && wst->ok() && sst.ok() && sst->ok());
   co_return absl::OkStatus();
 }
 }  // namespace
@@ -675,12 +662,12 @@ Task<absl::Status> split_and_reunite() {
   auto [r1, w1] = std::move(*s1).into_split();
   absl::StatusOr<TcpStream> back = std::move(r1).reunite(std::move(w1));
   if (!back.ok()) co_return back.status();
-  OK_OR_RETURN(co_await write_all(&*back, "ok", 2));
-  OK_OR_RETURN(back->shutdown_write());
+  WEFT_CO_OK(co_await write_all(&*back, "ok", 2));
+  WEFT_CO_OK(back->shutdown_write());
   absl::StatusOr<std::string> echo_back = co_await read_to_end(&*back);
-  CHECK_OR_RETURN(echo_back.ok() && *echo_back == "ok");
+  WEFT_CO_CHECK(echo_back.ok() && *echo_back == "ok");
   absl::StatusOr<absl::Status> sst = co_await server;
-  CHECK_OR_RETURN(sst.ok() && sst->ok());
+  WEFT_CO_CHECK(sst.ok() && sst->ok());
   co_return absl::OkStatus();
 }
 }  // namespace

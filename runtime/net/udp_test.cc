@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "weft/runtime/net/udp_socket.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/task/yield_now.h"
 #include "weft/runtime/time/sleep.h"
 
@@ -20,19 +21,10 @@ using weft::Task;
 using weft::net::SocketAddr;
 using weft::net::UdpSocket;
 
-#define CHECK_OR_RETURN(cond)                                                                      \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      co_return absl::InternalError(absl::StrCat("check failed: ", #cond, " at line ", __LINE__)); \
-  } while (0)
 
 namespace {
 
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
 // Answers `n` datagrams with "echo:" + payload, to whoever sent them.
 Task<absl::Status> echo_n(UdpSocket* s, int n) {
@@ -51,7 +43,7 @@ Task<absl::Status> send_to_recv_from() {
   absl::StatusOr<UdpSocket> server = UdpSocket::bind(SocketAddr::loopback_v4(0));
   if (!server.ok()) co_return server.status();
   SocketAddr server_addr = *server->local_addr();
-  CHECK_OR_RETURN(server_addr.port() != 0);
+  WEFT_CO_CHECK(server_addr.port() != 0);
   JoinHandle<absl::Status> echo = weft::spawn(echo_n(&*server, 100));
 
   absl::StatusOr<UdpSocket> client = UdpSocket::bind(SocketAddr::loopback_v4(0));
@@ -60,14 +52,14 @@ Task<absl::Status> send_to_recv_from() {
   for (int i = 0; i < 100; ++i) {
     std::string msg = absl::StrCat("datagram ", i);
     absl::StatusOr<size_t> sent = co_await client->send_to(std::span<const char>(msg), server_addr);
-    CHECK_OR_RETURN(sent.ok() && *sent == msg.size());
+    WEFT_CO_CHECK(sent.ok() && *sent == msg.size());
     auto got = co_await client->recv_from(std::span<char>(buf));
     if (!got.ok()) co_return got.status();
-    CHECK_OR_RETURN(std::string(buf, got->first) == "echo:" + msg);
-    CHECK_OR_RETURN(got->second == server_addr);
+    WEFT_CO_CHECK(std::string(buf, got->first) == "echo:" + msg);
+    WEFT_CO_CHECK(got->second == server_addr);
   }
   absl::StatusOr<absl::Status> st = co_await echo;
-  CHECK_OR_RETURN(st.ok() && st->ok());
+  WEFT_CO_CHECK(st.ok() && st->ok());
   co_return absl::OkStatus();
 }
 
@@ -77,21 +69,21 @@ Task<absl::Status> connected_send_recv() {
   if (!a.ok() || !b.ok()) co_return absl::InternalError("bind failed");
   // Unconnected: send has no destination.
   absl::StatusOr<size_t> no_dest = co_await a->send(std::span<const char>("x", 1));
-  CHECK_OR_RETURN(!no_dest.ok());
-  CHECK_OR_RETURN(a->connect(*b->local_addr()).ok());
-  CHECK_OR_RETURN(b->connect(*a->local_addr()).ok());
-  CHECK_OR_RETURN(*a->peer_addr() == *b->local_addr());
+  WEFT_CO_CHECK(!no_dest.ok());
+  WEFT_CO_CHECK(a->connect(*b->local_addr()).ok());
+  WEFT_CO_CHECK(b->connect(*a->local_addr()).ok());
+  WEFT_CO_CHECK(*a->peer_addr() == *b->local_addr());
   absl::StatusOr<size_t> n = co_await a->send(std::span<const char>("ping", 4));
-  CHECK_OR_RETURN(n.ok() && *n == 4);
+  WEFT_CO_CHECK(n.ok() && *n == 4);
   char buf[16];
   absl::StatusOr<size_t> r = co_await b->recv(std::span<char>(buf));
-  CHECK_OR_RETURN(r.ok() && std::string(buf, *r) == "ping");
+  WEFT_CO_CHECK(r.ok() && std::string(buf, *r) == "ping");
   // Truncation: a short buffer gets the head of the datagram.
   n = co_await b->send(std::span<const char>("0123456789", 10));
-  CHECK_OR_RETURN(n.ok());
+  WEFT_CO_CHECK(n.ok());
   char small[4];
   r = co_await a->recv(std::span<char>(small));
-  CHECK_OR_RETURN(r.ok() && *r == 4 && std::string(small, 4) == "0123");
+  WEFT_CO_CHECK(r.ok() && *r == 4 && std::string(small, 4) == "0123");
   co_return absl::OkStatus();
 }
 
@@ -110,17 +102,17 @@ Task<absl::Status> abort_recv() {
   while (!started->load()) co_await weft::yield_now();
   h.abort();
   absl::Status st = co_await h;
-  CHECK_OR_RETURN(absl::IsCancelled(st));
+  WEFT_CO_CHECK(absl::IsCancelled(st));
   // Cancel-safe: the datagram sent now is received whole by the next recv.
   absl::StatusOr<UdpSocket> c = UdpSocket::bind(SocketAddr::loopback_v4(0));
   if (!c.ok()) co_return c.status();
   absl::StatusOr<size_t> n =
       co_await c->send_to(std::span<const char>("after", 5), *s->local_addr());
-  CHECK_OR_RETURN(n.ok());
+  WEFT_CO_CHECK(n.ok());
   char buf[16];
   auto got = co_await s->recv_from(std::span<char>(buf));
-  CHECK_OR_RETURN(got.ok() && std::string(buf, got->first) == "after");
-  CHECK_OR_RETURN(got->second == *c->local_addr());
+  WEFT_CO_CHECK(got.ok() && std::string(buf, got->first) == "after");
+  WEFT_CO_CHECK(got->second == *c->local_addr());
   co_return absl::OkStatus();
 }
 
@@ -168,15 +160,15 @@ Task<absl::Status> icmp_error_then_wait(const Runtime* rt) {
   }
   absl::StatusOr<UdpSocket> s = UdpSocket::bind(SocketAddr::loopback_v4(0));
   if (!s.ok()) co_return s.status();
-  CHECK_OR_RETURN(s->connect(closed).ok());
+  WEFT_CO_CHECK(s->connect(closed).ok());
   absl::StatusOr<size_t> n = co_await s->send(std::span<const char>("x", 1));
-  CHECK_OR_RETURN(n.ok());
+  WEFT_CO_CHECK(n.ok());
   // Let the driver see the EPOLLERR edge before recv consumes the error (the kernel reports
   // only the current state when epoll harvests).
   co_await weft::time::sleep(std::chrono::milliseconds(20));
   char buf[8];
   absl::StatusOr<size_t> r = co_await s->recv(std::span<char>(buf));
-  CHECK_OR_RETURN(!r.ok() && absl::IsUnavailable(r.status()));
+  WEFT_CO_CHECK(!r.ok() && absl::IsUnavailable(r.status()));
   // Now nothing is pending: a recv must park, not spin.
   JoinHandle<absl::StatusOr<size_t>> waiter =
       weft::spawn([](UdpSocket* s) -> Task<absl::StatusOr<size_t>> {
@@ -196,9 +188,9 @@ Task<absl::Status> icmp_error_then_wait(const Runtime* rt) {
   absl::StatusOr<UdpSocket> peer = UdpSocket::bind(closed);
   if (!peer.ok()) co_return peer.status();
   n = co_await peer->send_to(std::span<const char>("late", 4), *s->local_addr());
-  CHECK_OR_RETURN(n.ok());
+  WEFT_CO_CHECK(n.ok());
   absl::StatusOr<absl::StatusOr<size_t>> got = co_await waiter;
-  CHECK_OR_RETURN(got.ok() && got->ok() && **got == 4);
+  WEFT_CO_CHECK(got.ok() && got->ok() && **got == 4);
   co_return absl::OkStatus();
 }
 }  // namespace

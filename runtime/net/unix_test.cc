@@ -16,6 +16,7 @@
 #include "weft/runtime/net/unix_listener.h"
 #include "weft/runtime/net/unix_stream.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/task/yield_now.h"
 
 using weft::JoinHandle;
@@ -25,24 +26,10 @@ using weft::net::UnixDatagram;
 using weft::net::UnixListener;
 using weft::net::UnixStream;
 
-#define CHECK_OR_RETURN(cond)                                                                      \
-  do {                                                                                             \
-    if (!(cond))                                                                                   \
-      co_return absl::InternalError(absl::StrCat("check failed: ", #cond, " at line ", __LINE__)); \
-  } while (0)
-#define OK_OR_RETURN(expr)        \
-  do {                            \
-    absl::Status st_ = (expr);    \
-    if (!st_.ok()) co_return st_; \
-  } while (0)
 
 namespace {
 
-Runtime make_rt() {
-  auto rt = Runtime::Builder::new_multi_thread().worker_threads(2).build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make_rt() { return weft::testing::make_runtime(); }
 
 // A private directory for socket files, removed with its contents afterwards.
 struct TempDir {
@@ -90,7 +77,7 @@ Task<absl::StatusOr<std::string>> read_to_end(R* r) {
 Task<absl::Status> echo(UnixStream s) {
   absl::StatusOr<std::string> all = co_await read_to_end(&s);
   if (!all.ok()) co_return all.status();
-  OK_OR_RETURN(co_await write_all(&s, *all));
+  WEFT_CO_OK(co_await write_all(&s, *all));
   co_return s.shutdown_write();
 }
 
@@ -107,11 +94,11 @@ Task<absl::Status> client(std::string path, int i) {
   absl::StatusOr<UnixStream> s = co_await UnixStream::connect(path);
   if (!s.ok()) co_return s.status();
   std::string msg = absl::StrCat("unix client ", i, std::string(static_cast<size_t>(i) * 37, 'y'));
-  OK_OR_RETURN(co_await write_all(&*s, msg));
-  OK_OR_RETURN(s->shutdown_write());
+  WEFT_CO_OK(co_await write_all(&*s, msg));
+  WEFT_CO_OK(s->shutdown_write());
   absl::StatusOr<std::string> back = co_await read_to_end(&*s);
   if (!back.ok()) co_return back.status();
-  CHECK_OR_RETURN(*back == msg);
+  WEFT_CO_CHECK(*back == msg);
   co_return absl::OkStatus();
 }
 
@@ -119,10 +106,10 @@ Task<absl::Status> listener_and_streams(std::string dir) {
   std::string path = dir + "/srv.sock";
   absl::StatusOr<UnixListener> l = UnixListener::bind(path);
   if (!l.ok()) co_return l.status();
-  CHECK_OR_RETURN(l->local_path().ok() && *l->local_path() == path);
+  WEFT_CO_CHECK(l->local_path().ok() && *l->local_path() == path);
   // The path exists now: binding again is a clear error.
   absl::StatusOr<UnixListener> again = UnixListener::bind(path);
-  CHECK_OR_RETURN(absl::IsAlreadyExists(again.status()));
+  WEFT_CO_CHECK(absl::IsAlreadyExists(again.status()));
 
   constexpr int kClients = 50;
   JoinHandle<absl::Status> server = weft::spawn(serve_n(&*l, kClients));
@@ -134,13 +121,13 @@ Task<absl::Status> listener_and_streams(std::string dir) {
     if (!r->ok()) co_return *r;
   }
   absl::StatusOr<absl::Status> s = co_await server;
-  CHECK_OR_RETURN(s.ok() && s->ok());
+  WEFT_CO_CHECK(s.ok() && s->ok());
 
   // Nobody listening / no such file.
   absl::StatusOr<UnixStream> missing = co_await UnixStream::connect(dir + "/nope.sock");
-  CHECK_OR_RETURN(absl::IsNotFound(missing.status()));
+  WEFT_CO_CHECK(absl::IsNotFound(missing.status()));
   absl::StatusOr<UnixStream> too_long = co_await UnixStream::connect(std::string(200, 'a'));
-  CHECK_OR_RETURN(absl::IsInvalidArgument(too_long.status()));
+  WEFT_CO_CHECK(absl::IsInvalidArgument(too_long.status()));
   co_return absl::OkStatus();
 }
 
@@ -150,14 +137,14 @@ Task<absl::Status> pair_split_half_close() {
   UnixStream a = std::move(p->first);
   UnixStream b = std::move(p->second);
   auto [rd, wr] = std::move(a).into_split();
-  OK_OR_RETURN(co_await write_all(&wr, "from a"));
+  WEFT_CO_OK(co_await write_all(&wr, "from a"));
   { auto dropped = std::move(wr); }  // dropping the write half half-closes
   absl::StatusOr<std::string> got = co_await read_to_end(&b);
-  CHECK_OR_RETURN(got.ok() && *got == "from a");
-  OK_OR_RETURN(co_await write_all(&b, "from b"));
-  OK_OR_RETURN(b.shutdown_write());
+  WEFT_CO_CHECK(got.ok() && *got == "from a");
+  WEFT_CO_OK(co_await write_all(&b, "from b"));
+  WEFT_CO_OK(b.shutdown_write());
   absl::StatusOr<std::string> back = co_await read_to_end(&rd);
-  CHECK_OR_RETURN(back.ok() && *back == "from b");
+  WEFT_CO_CHECK(back.ok() && *back == "from b");
   co_return absl::OkStatus();
 }
 
@@ -176,11 +163,11 @@ Task<absl::Status> abort_read() {
   while (!started->load()) co_await weft::yield_now();
   h.abort();
   absl::Status st = co_await h;
-  CHECK_OR_RETURN(absl::IsCancelled(st));
-  OK_OR_RETURN(co_await write_all(&p->second, "still works"));
-  OK_OR_RETURN(p->second.shutdown_write());
+  WEFT_CO_CHECK(absl::IsCancelled(st));
+  WEFT_CO_OK(co_await write_all(&p->second, "still works"));
+  WEFT_CO_OK(p->second.shutdown_write());
   absl::StatusOr<std::string> got = co_await read_to_end(&p->first);
-  CHECK_OR_RETURN(got.ok() && *got == "still works");
+  WEFT_CO_CHECK(got.ok() && *got == "still works");
   co_return absl::OkStatus();
 }
 
@@ -192,33 +179,33 @@ Task<absl::Status> datagrams(std::string dir) {
   absl::StatusOr<UnixDatagram> cli = UnixDatagram::bind(cli_path);
   if (!cli.ok()) co_return cli.status();
   absl::StatusOr<size_t> n = co_await cli->send_to(std::span<const char>("hello", 5), srv_path);
-  CHECK_OR_RETURN(n.ok() && *n == 5);
+  WEFT_CO_CHECK(n.ok() && *n == 5);
   char buf[64];
   auto got = co_await srv->recv_from(std::span<char>(buf));
   if (!got.ok()) co_return got.status();
-  CHECK_OR_RETURN(std::string(buf, got->first) == "hello");
-  CHECK_OR_RETURN(got->second == cli_path);
+  WEFT_CO_CHECK(std::string(buf, got->first) == "hello");
+  WEFT_CO_CHECK(got->second == cli_path);
   n = co_await srv->send_to(std::span<const char>("world", 5), got->second);
-  CHECK_OR_RETURN(n.ok());
+  WEFT_CO_CHECK(n.ok());
   auto back = co_await cli->recv_from(std::span<char>(buf));
-  CHECK_OR_RETURN(back.ok() && std::string(buf, back->first) == "world");
-  CHECK_OR_RETURN(back->second == srv_path);
+  WEFT_CO_CHECK(back.ok() && std::string(buf, back->first) == "world");
+  WEFT_CO_CHECK(back->second == srv_path);
 
   // An unbound sender has no path.
   absl::StatusOr<UnixDatagram> anon = UnixDatagram::unbound();
   if (!anon.ok()) co_return anon.status();
-  OK_OR_RETURN(anon->connect(srv_path));
+  WEFT_CO_OK(anon->connect(srv_path));
   n = co_await anon->send(std::span<const char>("anon", 4));
-  CHECK_OR_RETURN(n.ok());
+  WEFT_CO_CHECK(n.ok());
   got = co_await srv->recv_from(std::span<char>(buf));
-  CHECK_OR_RETURN(got.ok() && std::string(buf, got->first) == "anon" && got->second.empty());
+  WEFT_CO_CHECK(got.ok() && std::string(buf, got->first) == "anon" && got->second.empty());
 
   auto pair = UnixDatagram::pair();
   if (!pair.ok()) co_return pair.status();
   n = co_await pair->first.send(std::span<const char>("p", 1));
-  CHECK_OR_RETURN(n.ok());
+  WEFT_CO_CHECK(n.ok());
   absl::StatusOr<size_t> r = co_await pair->second.recv(std::span<char>(buf));
-  CHECK_OR_RETURN(r.ok() && *r == 1 && buf[0] == 'p');
+  WEFT_CO_CHECK(r.ok() && *r == 1 && buf[0] == 'p');
   co_return absl::OkStatus();
 }
 

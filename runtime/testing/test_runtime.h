@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "weft/runtime/runtime.h"
 
 namespace weft::testing {
@@ -54,3 +56,20 @@ struct DropCounter {
 };
 
 }  // namespace weft::testing
+
+// Inside a test coroutine returning Task<absl::Status> (Boost.Test assertions are not
+// thread-safe, so tasks report failures as a Status and the test body checks it):
+//   WEFT_CO_CHECK(n == 5);            // INTERNAL "check failed: n == 5 at line N"
+//   WEFT_CO_OK(co_await write_all(s, buf));
+#define WEFT_CO_CHECK(cond)                                                               \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      co_return absl::InternalError(                                                      \
+          absl::StrCat("check failed: ", #cond, " at line ", __LINE__));                  \
+    }                                                                                     \
+  } while (0)
+#define WEFT_CO_OK(expr)                \
+  do {                                  \
+    absl::Status weft_st_ = (expr);     \
+    if (!weft_st_.ok()) co_return weft_st_; \
+  } while (0)
