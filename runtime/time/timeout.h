@@ -22,8 +22,29 @@
 
 namespace weft::time {
 
+// The result of timeout(d, Task<T>): the task's own Status-like result where it has one (so a
+// task returning absl::Status or absl::StatusOr<U> gives the same type, DEADLINE_EXCEEDED
+// merged into it), absl::Status for void, absl::StatusOr<T> otherwise.
+namespace detail {
 template <class T>
-using TimeoutResult = std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
+struct TimeoutResultFor {
+  using type = absl::StatusOr<T>;
+};
+template <>
+struct TimeoutResultFor<void> {
+  using type = absl::Status;
+};
+template <>
+struct TimeoutResultFor<absl::Status> {
+  using type = absl::Status;
+};
+template <class U>
+struct TimeoutResultFor<absl::StatusOr<U>> {
+  using type = absl::StatusOr<U>;
+};
+}  // namespace detail
+template <class T>
+using TimeoutResult = typename detail::TimeoutResultFor<T>::type;
 
 namespace detail {
 // Waits until either `task` completes or `sleep` elapses.

@@ -94,7 +94,23 @@ Task<int> ticks(weft::time::MissedTickBehavior b) {
   }
   co_return 0;
 }
+Task<absl::Status> status_after(std::chrono::milliseconds d) {
+  co_await weft::time::sleep(d);
+  co_return absl::NotFoundError("inner");
+}
+
+Task<bool> status_results_are_merged() {
+  // A task that returns a Status gives a Status: the inner error or DEADLINE_EXCEEDED.
+  absl::Status late = co_await weft::time::timeout(2ms, status_after(10s));
+  absl::Status on_time = co_await weft::time::timeout(1s, status_after(1ms));
+  co_return absl::IsDeadlineExceeded(late) && absl::IsNotFound(on_time);
+}
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(timeout_merges_status_results) {
+  Runtime rt = make_rt();
+  BOOST_TEST(rt.block_on(status_results_are_merged()));
+}
 
 BOOST_AUTO_TEST_CASE(timeout_returns_the_value_when_on_time) {
   Runtime rt = make_rt();
