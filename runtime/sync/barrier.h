@@ -25,84 +25,17 @@
 //      goes away (decrementing arrived_ if it was still in waiting_).
 #pragma once
 
-#include <array>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <utility>
 
+#include "weft/runtime/sync/wait_list.h"
 #include "weft/runtime/task/coop.h"
 #include "weft/runtime/task/waker.h"
 
 namespace weft::sync {
-
-namespace barrier_detail {
-
-class WaitList;
-
-// A suspended wait() (the awaiter itself, so waiting allocates nothing).
-struct WaitNode {
-  WaitNode* prev = nullptr;
-  WaitNode* next = nullptr;
-  WaitList* list = nullptr;  // the list holding the node, or null; guarded by the barrier's mu_
-  Waker waker;
-};
-
-// Intrusive doubly-linked FIFO of WaitNodes; the owner's mutex guards it and its nodes' links.
-class WaitList {
- public:
-  bool empty() const { return head_ == nullptr; }
-  void push_back(WaitNode* n) {
-    n->prev = tail_;
-    n->next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = n;
-    } else {
-      head_ = n;
-    }
-    tail_ = n;
-    n->list = this;
-  }
-  WaitNode* pop_front() {
-    WaitNode* n = head_;
-    if (n != nullptr) remove(n);
-    return n;
-  }
-  void remove(WaitNode* n) {
-    if (n->prev != nullptr) {
-      n->prev->next = n->next;
-    } else {
-      head_ = n->next;
-    }
-    if (n->next != nullptr) {
-      n->next->prev = n->prev;
-    } else {
-      tail_ = n->prev;
-    }
-    n->prev = n->next = nullptr;
-    n->list = nullptr;
-  }
-  // Moves every node of `from` to the back of this list.
-  void append(WaitList& from) {
-    if (from.head_ == nullptr) return;
-    for (WaitNode* n = from.head_; n != nullptr; n = n->next) n->list = this;
-    if (tail_ != nullptr) {
-      tail_->next = from.head_;
-      from.head_->prev = tail_;
-    } else {
-      head_ = from.head_;
-    }
-    tail_ = from.tail_;
-    from.head_ = from.tail_ = nullptr;
-  }
-
- private:
-  WaitNode* head_ = nullptr;
-  WaitNode* tail_ = nullptr;
-};
-
-}  // namespace barrier_detail
 
 // What wait() gives: whether this task was the generation's leader.
 class BarrierWaitResult {
@@ -124,8 +57,9 @@ class Barrier {
 
   // `BarrierWaitResult r = co_await barrier.wait()`: waits until n tasks have called wait()
   // for this generation. Cancel-safe in the sense described at the top: a cancelled wait
-  // withdraws its arrival (unlike Tokio) and leaves nothing registered.
-  class [[nodiscard]] WaitFuture : private barrier_detail::WaitNode {
+  // withdraws its arrival (unlike Tokio) and leaves nothing registered. The future is its own
+  // wait-list node, so waiting allocates nothing.
+  class [[nodiscard]] WaitFuture : private detail::WaitNode {
    public:
     explicit WaitFuture(Barrier* b) : barrier_(b) {}
     WaitFuture(const WaitFuture&) = delete;
@@ -166,7 +100,7 @@ class Barrier {
 
  private:
   // True: `n` was linked and must wait. False: `n`'s arrival completed the generation.
-  bool arrive(barrier_detail::WaitNode* n) {
+  bool arrive(detail::WaitNode* n) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (++arrived_ < n_) {
@@ -179,36 +113,18 @@ class Barrier {
     wake_released();
     return false;
   }
-  void cancel(barrier_detail::WaitNode* n) {
+  void cancel(detail::WaitNode* n) {
     std::lock_guard<std::mutex> lock(mu_);
     if (n->list == &waiting_) --arrived_;  // withdraw the arrival (see the top)
     if (n->list != nullptr) n->list->remove(n);
   }
-  void wake_released() {
-    for (;;) {
-      std::array<Waker, kBatch> batch;
-      std::size_t count = 0;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        while (count < kBatch) {
-          barrier_detail::WaitNode* node = released_.pop_front();
-          if (node == nullptr) break;
-          batch[count++] = std::move(node->waker);
-        }
-      }
-      for (std::size_t i = 0; i < count; ++i) std::move(batch[i]).wake();
-      if (count < kBatch) return;
-    }
-  }
-
-  // Wakers taken out per lock round: no allocation, and few lock rounds for many waiters.
-  static constexpr std::size_t kBatch = 16;
+  void wake_released() { detail::wake_all(mu_, released_); }
 
   const std::size_t n_;
   std::mutex mu_;
-  std::size_t arrived_ = 0;            // guarded by mu_ (invariant 1)
-  barrier_detail::WaitList waiting_;   // guarded by mu_
-  barrier_detail::WaitList released_;  // guarded by mu_
+  std::size_t arrived_ = 0;    // guarded by mu_ (invariant 1)
+  detail::WaitList waiting_;   // guarded by mu_
+  detail::WaitList released_;  // guarded by mu_
 };
 
 }  // namespace weft::sync

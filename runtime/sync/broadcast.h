@@ -35,7 +35,6 @@
 //      before its frame goes away, so no wake ever reaches freed memory.
 #pragma once
 
-#include <array>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -50,6 +49,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "weft/runtime/sync/wait_list.h"
 #include "weft/runtime/task/coop.h"
 #include "weft/runtime/task/waker.h"
 
@@ -62,68 +62,9 @@ class Receiver;
 
 namespace detail {
 
-class WaitList;
-
-// A suspended recv (the awaiter itself, so waiting allocates nothing).
-struct WaitNode {
-  WaitNode* prev = nullptr;
-  WaitNode* next = nullptr;
-  WaitList* list = nullptr;  // the list holding the node, or null; guarded by the channel's mu
-  Waker waker;
-};
-
-// Intrusive doubly-linked FIFO of WaitNodes; the owner's mutex guards it and its nodes' links.
-class WaitList {
- public:
-  bool empty() const { return head_ == nullptr; }
-  void push_back(WaitNode* n) {
-    n->prev = tail_;
-    n->next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = n;
-    } else {
-      head_ = n;
-    }
-    tail_ = n;
-    n->list = this;
-  }
-  WaitNode* pop_front() {
-    WaitNode* n = head_;
-    if (n != nullptr) remove(n);
-    return n;
-  }
-  void remove(WaitNode* n) {
-    if (n->prev != nullptr) {
-      n->prev->next = n->next;
-    } else {
-      head_ = n->next;
-    }
-    if (n->next != nullptr) {
-      n->next->prev = n->prev;
-    } else {
-      tail_ = n->prev;
-    }
-    n->prev = n->next = nullptr;
-    n->list = nullptr;
-  }
-  // Moves every node of `from` to the back of this list (relinking costs one store per node).
-  void append(WaitList& from) {
-    if (from.head_ == nullptr) return;
-    for (WaitNode* n = from.head_; n != nullptr; n = n->next) n->list = this;
-    if (tail_ != nullptr) {
-      tail_->next = from.head_;
-      from.head_->prev = tail_;
-    } else {
-      head_ = from.head_;
-    }
-    tail_ = from.tail_;
-    from.head_ = from.tail_ = nullptr;
-  }
-
- private:
-  WaitNode* head_ = nullptr;
-  WaitNode* tail_ = nullptr;
-};
+// A suspended recv links the awaiter itself (a WaitNode), so waiting allocates nothing.
+using ::weft::sync::detail::WaitList;
+using ::weft::sync::detail::WaitNode;
 
 enum class Poll { kValue, kLagged, kClosed, kEmpty };
 
@@ -233,7 +174,7 @@ class Shared {
     std::optional<T> value;
     std::size_t rem = 0;  // receivers that have still to read (or drop) this value
   };
-  // Wakers taken out per lock round: no allocation, and few lock rounds for many waiters.
+  // Values freed per lock round by drop_receiver: no allocation, and few lock rounds.
   static constexpr std::size_t kBatch = 16;
 
   uint64_t oldest_locked() const { return tail_ > cap_ ? tail_ - cap_ : 0; }
@@ -264,22 +205,7 @@ class Shared {
     notified_.append(waiting_);
     return true;
   }
-  void wake_notified() {
-    for (;;) {
-      std::array<Waker, kBatch> batch;
-      std::size_t n = 0;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        while (n < kBatch) {
-          WaitNode* node = notified_.pop_front();
-          if (node == nullptr) break;
-          batch[n++] = std::move(node->waker);
-        }
-      }
-      for (std::size_t i = 0; i < n; ++i) std::move(batch[i]).wake();
-      if (n < kBatch) return;
-    }
-  }
+  void wake_notified() { ::weft::sync::detail::wake_all(mu_, notified_); }
 
   const uint64_t cap_;
   const std::unique_ptr<Slot[]> slots_;

@@ -61,6 +61,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "weft/runtime/sync/wait_list.h"
 #include "weft/runtime/task/coop.h"
 #include "weft/runtime/task/waker.h"
 
@@ -92,54 +93,11 @@ inline void spin_pause(int i) {
   }
 }
 
-// An awaiter waiting in a channel's list. The fields are guarded by the channel's mutex until
-// the node is unlinked and its waker taken; the waker's wake then publishes them to the owner.
-struct WaitNode {
-  WaitNode* prev = nullptr;
-  WaitNode* next = nullptr;
-  Waker waker;
-  bool linked = false;
-  bool granted = false;  // a send waiter was handed a permit
-};
-
-class WaitList {
- public:
-  bool empty() const { return head_ == nullptr; }
-  void push_back(WaitNode* n) {
-    n->prev = tail_;
-    n->next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = n;
-    } else {
-      head_ = n;
-    }
-    tail_ = n;
-    n->linked = true;
-  }
-  WaitNode* pop_front() {
-    WaitNode* n = head_;
-    if (n != nullptr) remove(n);
-    return n;
-  }
-  void remove(WaitNode* n) {
-    if (n->prev != nullptr) {
-      n->prev->next = n->next;
-    } else {
-      head_ = n->next;
-    }
-    if (n->next != nullptr) {
-      n->next->prev = n->prev;
-    } else {
-      tail_ = n->prev;
-    }
-    n->prev = n->next = nullptr;
-    n->linked = false;
-  }
-
- private:
-  WaitNode* head_ = nullptr;
-  WaitNode* tail_ = nullptr;
-};
+// An awaiter waiting in a channel's list (a queued send, a closed() wait); `granted` marks a
+// send waiter handed a permit. The node's fields are guarded by the channel's mutex until the
+// node is unlinked and its waker taken; the waker's wake then publishes them to the owner.
+using ::weft::sync::detail::WaitList;
+using ::weft::sync::detail::WaitNode;
 
 // The bounded channel's receiver waker slot (invariant 4). The state word is
 // position << 2 | IDLE / WAITING / NOTIFYING.
@@ -283,7 +241,7 @@ class BoundedChan : public ChanLife<BoundedChan<T>> {
   // must then release, so capacity passes on to the next sender).
   bool cancel_waiter(WaitNode* n) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (n->linked) {
+    if (n->linked()) {
       send_waiters_.remove(n);
       if (send_waiters_.empty()) sem_.fetch_and(~kWaiters, std::memory_order_seq_cst);
       return false;
@@ -334,7 +292,7 @@ class BoundedChan : public ChanLife<BoundedChan<T>> {
   }
   void closed_cancel(WaitNode* n) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (n->linked) closed_waiters_.remove(n);
+    if (n->linked()) closed_waiters_.remove(n);
   }
 
   // ---- receiver ----
@@ -537,7 +495,7 @@ class UnboundedChan : public ChanLife<UnboundedChan<T>> {
   }
   void closed_cancel(WaitNode* n) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (n->linked) closed_waiters_.remove(n);
+    if (n->linked()) closed_waiters_.remove(n);
   }
 
   RxPoll rx_poll(std::optional<T>* out) {
@@ -778,6 +736,94 @@ class [[nodiscard]] SendFuture : private WaitNode {
   State state_ = kInit;
 };
 
+// What the senders (and the receivers) of both flavours share: the channel pointer and the
+// reference it holds. Every copy of a sender counts as one sender; a receiver is move-only and
+// closes the channel when dropped.
+template <class Chan>
+class SenderHandle {
+ public:
+  SenderHandle() = default;
+  SenderHandle(const SenderHandle& o) : chan_(o.chan_) {
+    if (chan_ != nullptr) chan_->add_sender();
+  }
+  SenderHandle(SenderHandle&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  SenderHandle& operator=(SenderHandle o) noexcept {
+    std::swap(chan_, o.chan_);
+    return *this;
+  }
+  ~SenderHandle() {
+    if (chan_ != nullptr) chan_->drop_sender();
+  }
+
+  // True once the receiver was dropped or closed.
+  bool is_closed() const { return chan_ == nullptr || chan_->is_closed(); }
+  // `co_await tx.closed()`: completes when the receiver is dropped or closed. Cancel-safe.
+  ClosedFuture<Chan> closed() const { return ClosedFuture<Chan>(chan_); }
+  bool same_channel(const SenderHandle& o) const { return chan_ == o.chan_; }
+
+ protected:
+  explicit SenderHandle(Chan* chan) : chan_(chan) {}
+  Chan* chan_ = nullptr;
+};
+
+template <class Chan>
+class ReceiverHandle {
+ public:
+  ReceiverHandle() = default;
+  ReceiverHandle(ReceiverHandle&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  ReceiverHandle& operator=(ReceiverHandle&& o) noexcept {
+    if (this != &o) {
+      if (chan_ != nullptr) chan_->drop_receiver();
+      chan_ = std::exchange(o.chan_, nullptr);
+    }
+    return *this;
+  }
+  ReceiverHandle(const ReceiverHandle&) = delete;
+  ReceiverHandle& operator=(const ReceiverHandle&) = delete;
+  // Closes the channel and drops what is buffered.
+  ~ReceiverHandle() {
+    if (chan_ != nullptr) chan_->drop_receiver();
+  }
+
+  // `std::optional<T> v = co_await rx.recv()`: the next value in order, or nullopt once every
+  // sender is dropped (or close() was called) and the buffer is empty.
+  // Cancel-safe: a cancelled recv takes nothing; the value stays for the next recv.
+  RecvFuture<Chan> recv() { return RecvFuture<Chan>(chan_); }
+
+  // The next value without waiting: UNAVAILABLE "channel empty", or FAILED_PRECONDITION
+  // "channel closed" where recv() would give nullopt.
+  absl::StatusOr<typename Chan::value_type> try_recv() {
+    if (chan_ == nullptr) return closed_error();
+    std::optional<typename Chan::value_type> v;
+    for (int i = 0;; ++i) {
+      switch (chan_->rx_poll(&v)) {
+        case RxPoll::kReady:
+          return std::move(*v);
+        case RxPoll::kClosed:
+          return closed_error();
+        case RxPoll::kEmpty:
+          // A sender is mid-write at the head (bounded channel only): its send has not returned
+          // yet, but a later one may have. Wait for it rather than report a hole (a few
+          // instructions).
+          if (!chan_->rx_busy()) return absl::UnavailableError("channel empty");
+          spin_pause(i);
+          break;
+      }
+    }
+  }
+
+  // Stops new sends (they fail with "channel closed"; waiting senders are woken with it) while
+  // what is buffered can still be received, then recv() gives nullopt. On a bounded channel,
+  // senders already granted capacity may still deliver; recv() gives nullopt after them.
+  void close() {
+    if (chan_ != nullptr) chan_->close();
+  }
+
+ protected:
+  explicit ReceiverHandle(Chan* chan) : chan_(chan) {}
+  Chan* chan_ = nullptr;
+};
+
 template <class T>
 constexpr void check_value_type() {
   static_assert(std::is_nothrow_move_constructible_v<T>,
@@ -798,22 +844,12 @@ inline constexpr std::size_t kMaxCapacity = std::size_t{1} << 32;
 // Sending half of a bounded channel. Copy it to get more producers; the receiver sees the end
 // of the stream when the last copy is dropped.
 template <class T>
-class Sender {
+class Sender : public detail::SenderHandle<detail::BoundedChan<T>> {
  public:
   using Chan = detail::BoundedChan<T>;
 
   Sender() = default;
-  Sender(const Sender& o) : chan_(o.chan_) {
-    if (chan_ != nullptr) chan_->add_sender();
-  }
-  Sender(Sender&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  Sender& operator=(Sender o) noexcept {
-    std::swap(chan_, o.chan_);
-    return *this;
-  }
-  ~Sender() {
-    if (chan_ != nullptr) chan_->drop_sender();
-  }
+  // Copying, is_closed(), closed() and same_channel(): see detail::SenderHandle.
 
   // `absl::Status s = co_await tx.send(v)`: waits for capacity (senders waiting for capacity
   // are served first come, first served), then buffers v. FAILED_PRECONDITION "channel closed"
@@ -843,83 +879,31 @@ class Sender {
     return try_send(std::move(copy));
   }
 
-  // True once the receiver was dropped or closed.
-  bool is_closed() const { return chan_ == nullptr || chan_->is_closed(); }
-  // `co_await tx.closed()`: completes when the receiver is dropped or closed. Cancel-safe.
-  detail::ClosedFuture<Chan> closed() const { return detail::ClosedFuture<Chan>(chan_); }
-
   // Free slots right now, and the channel's capacity.
   std::size_t capacity() const { return chan_ == nullptr ? 0 : chan_->capacity(); }
   std::size_t max_capacity() const { return chan_ == nullptr ? 0 : chan_->max_capacity(); }
-  bool same_channel(const Sender& o) const { return chan_ == o.chan_; }
 
  private:
   friend std::pair<Sender<T>, Receiver<T>> channel<T>(std::size_t);
-  explicit Sender(Chan* chan) : chan_(chan) {}
-  Chan* chan_ = nullptr;
+  explicit Sender(Chan* chan) : detail::SenderHandle<Chan>(chan) {}
+  using detail::SenderHandle<Chan>::chan_;
 };
 
 // Receiving half of a bounded channel. Move-only; one task receives at a time.
 template <class T>
-class Receiver {
+class Receiver : public detail::ReceiverHandle<detail::BoundedChan<T>> {
  public:
   using Chan = detail::BoundedChan<T>;
 
   Receiver() = default;
-  Receiver(Receiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  Receiver& operator=(Receiver&& o) noexcept {
-    if (this != &o) {
-      if (chan_ != nullptr) chan_->drop_receiver();
-      chan_ = std::exchange(o.chan_, nullptr);
-    }
-    return *this;
-  }
-  Receiver(const Receiver&) = delete;
-  Receiver& operator=(const Receiver&) = delete;
-  // Closes the channel and drops what is buffered.
-  ~Receiver() {
-    if (chan_ != nullptr) chan_->drop_receiver();
-  }
-
-  // `std::optional<T> v = co_await rx.recv()`: the next value in order, or nullopt once every
-  // sender is dropped (or close() was called) and the buffer is empty.
-  // Cancel-safe: a cancelled recv takes nothing; the value stays for the next recv.
-  detail::RecvFuture<Chan> recv() { return detail::RecvFuture<Chan>(chan_); }
-
-  // The next value without waiting: UNAVAILABLE "channel empty", or FAILED_PRECONDITION
-  // "channel closed" where recv() would give nullopt.
-  absl::StatusOr<T> try_recv() {
-    if (chan_ == nullptr) return detail::closed_error();
-    std::optional<T> v;
-    for (int i = 0;; ++i) {
-      switch (chan_->rx_poll(&v)) {
-        case detail::RxPoll::kReady:
-          return std::move(*v);
-        case detail::RxPoll::kClosed:
-          return detail::closed_error();
-        case detail::RxPoll::kEmpty:
-          // A sender is mid-write at the head: its send has not returned yet, but a later one
-          // may have. Wait for it rather than report a hole (a few instructions).
-          if (!chan_->rx_busy()) return absl::UnavailableError("channel empty");
-          detail::spin_pause(i);
-          break;
-      }
-    }
-  }
-
-  // Stops new sends (they fail with "channel closed"; waiting senders are woken with it) while
-  // what is buffered can still be received. Senders already granted capacity may still
-  // deliver; recv() gives nullopt after them.
-  void close() {
-    if (chan_ != nullptr) chan_->close();
-  }
+  // recv(), try_recv() and close(): see detail::ReceiverHandle.
 
   std::size_t max_capacity() const { return chan_ == nullptr ? 0 : chan_->max_capacity(); }
 
  private:
   friend std::pair<Sender<T>, Receiver<T>> channel<T>(std::size_t);
-  explicit Receiver(Chan* chan) : chan_(chan) {}
-  Chan* chan_ = nullptr;
+  explicit Receiver(Chan* chan) : detail::ReceiverHandle<Chan>(chan) {}
+  using detail::ReceiverHandle<Chan>::chan_;
 };
 
 // Creates a bounded channel buffering up to `capacity` values (1 <= capacity <= kMaxCapacity;
@@ -936,22 +920,12 @@ std::pair<Sender<T>, Receiver<T>> channel(std::size_t capacity) {
 
 // Sending half of an unbounded channel; copyable. send() never waits.
 template <class T>
-class UnboundedSender {
+class UnboundedSender : public detail::SenderHandle<detail::UnboundedChan<T>> {
  public:
   using Chan = detail::UnboundedChan<T>;
 
   UnboundedSender() = default;
-  UnboundedSender(const UnboundedSender& o) : chan_(o.chan_) {
-    if (chan_ != nullptr) chan_->add_sender();
-  }
-  UnboundedSender(UnboundedSender&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  UnboundedSender& operator=(UnboundedSender o) noexcept {
-    std::swap(chan_, o.chan_);
-    return *this;
-  }
-  ~UnboundedSender() {
-    if (chan_ != nullptr) chan_->drop_sender();
-  }
+  // Copying, is_closed(), closed() and same_channel(): see detail::SenderHandle.
 
   // Buffers the value: OK, or FAILED_PRECONDITION "channel closed" (the value is dropped).
   // Never waits; callable from any thread.
@@ -960,63 +934,24 @@ class UnboundedSender {
     return chan_->send(std::move(value));
   }
 
-  bool is_closed() const { return chan_ == nullptr || chan_->is_closed(); }
-  // `co_await tx.closed()`: completes when the receiver is dropped or closed. Cancel-safe.
-  detail::ClosedFuture<Chan> closed() const { return detail::ClosedFuture<Chan>(chan_); }
-  bool same_channel(const UnboundedSender& o) const { return chan_ == o.chan_; }
-
  private:
   friend std::pair<UnboundedSender<T>, UnboundedReceiver<T>> unbounded_channel<T>();
-  explicit UnboundedSender(Chan* chan) : chan_(chan) {}
-  Chan* chan_ = nullptr;
+  explicit UnboundedSender(Chan* chan) : detail::SenderHandle<Chan>(chan) {}
+  using detail::SenderHandle<Chan>::chan_;
 };
 
 // Receiving half of an unbounded channel; same contract as Receiver.
 template <class T>
-class UnboundedReceiver {
+class UnboundedReceiver : public detail::ReceiverHandle<detail::UnboundedChan<T>> {
  public:
   using Chan = detail::UnboundedChan<T>;
 
   UnboundedReceiver() = default;
-  UnboundedReceiver(UnboundedReceiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  UnboundedReceiver& operator=(UnboundedReceiver&& o) noexcept {
-    if (this != &o) {
-      if (chan_ != nullptr) chan_->drop_receiver();
-      chan_ = std::exchange(o.chan_, nullptr);
-    }
-    return *this;
-  }
-  UnboundedReceiver(const UnboundedReceiver&) = delete;
-  UnboundedReceiver& operator=(const UnboundedReceiver&) = delete;
-  ~UnboundedReceiver() {
-    if (chan_ != nullptr) chan_->drop_receiver();
-  }
-
-  // As Receiver::recv. Cancel-safe.
-  detail::RecvFuture<Chan> recv() { return detail::RecvFuture<Chan>(chan_); }
-
-  absl::StatusOr<T> try_recv() {
-    if (chan_ == nullptr) return detail::closed_error();
-    std::optional<T> v;
-    switch (chan_->rx_poll(&v)) {
-      case detail::RxPoll::kReady:
-        return std::move(*v);
-      case detail::RxPoll::kClosed:
-        return detail::closed_error();
-      default:
-        return absl::UnavailableError("channel empty");
-    }
-  }
-
-  // Stops new sends; what is buffered can still be received, then recv() gives nullopt.
-  void close() {
-    if (chan_ != nullptr) chan_->close();
-  }
+  // recv(), try_recv() and close(): see detail::ReceiverHandle.
 
  private:
   friend std::pair<UnboundedSender<T>, UnboundedReceiver<T>> unbounded_channel<T>();
-  explicit UnboundedReceiver(Chan* chan) : chan_(chan) {}
-  Chan* chan_ = nullptr;
+  explicit UnboundedReceiver(Chan* chan) : detail::ReceiverHandle<Chan>(chan) {}
 };
 
 template <class T>

@@ -47,7 +47,7 @@ class Notify {
     ~NotifiedAwaiter() {
       detail::WakeBatch batch;
       std::lock_guard<std::mutex> lock(n_->mu_);
-      if (node_.linked) {
+      if (node_.linked()) {
         n_->waiters_.remove(&node_);
         node_.waker = Waker();
       } else if (node_.granted && !consumed_ && node_.needed == kByNotifyOne) {

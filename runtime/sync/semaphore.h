@@ -200,7 +200,7 @@ class Semaphore {
   void abandon(detail::WaitNode* node) {
     detail::WakeBatch batch;
     std::lock_guard<std::mutex> lock(mu_);
-    if (node->linked) {
+    if (node->linked()) {
       bool was_head = waiters_.front() == node;
       waiters_.remove(node);
       node->waker = Waker();

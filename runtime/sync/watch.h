@@ -35,7 +35,6 @@
 //      cancelled changed() unlinks it under mu before its frame goes away.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
@@ -48,6 +47,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "weft/runtime/sync/wait_list.h"
 #include "weft/runtime/task/coop.h"
 #include "weft/runtime/task/waker.h"
 
@@ -60,68 +60,9 @@ class Receiver;
 
 namespace detail {
 
-class WaitList;
-
-// A suspended changed() (the awaiter itself, so waiting allocates nothing).
-struct WaitNode {
-  WaitNode* prev = nullptr;
-  WaitNode* next = nullptr;
-  WaitList* list = nullptr;  // the list holding the node, or null; guarded by the channel's mu
-  Waker waker;
-};
-
-// Intrusive doubly-linked FIFO of WaitNodes; the owner's mutex guards it and its nodes' links.
-class WaitList {
- public:
-  bool empty() const { return head_ == nullptr; }
-  void push_back(WaitNode* n) {
-    n->prev = tail_;
-    n->next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = n;
-    } else {
-      head_ = n;
-    }
-    tail_ = n;
-    n->list = this;
-  }
-  WaitNode* pop_front() {
-    WaitNode* n = head_;
-    if (n != nullptr) remove(n);
-    return n;
-  }
-  void remove(WaitNode* n) {
-    if (n->prev != nullptr) {
-      n->prev->next = n->next;
-    } else {
-      head_ = n->next;
-    }
-    if (n->next != nullptr) {
-      n->next->prev = n->prev;
-    } else {
-      tail_ = n->prev;
-    }
-    n->prev = n->next = nullptr;
-    n->list = nullptr;
-  }
-  // Moves every node of `from` to the back of this list.
-  void append(WaitList& from) {
-    if (from.head_ == nullptr) return;
-    for (WaitNode* n = from.head_; n != nullptr; n = n->next) n->list = this;
-    if (tail_ != nullptr) {
-      tail_->next = from.head_;
-      from.head_->prev = tail_;
-    } else {
-      head_ = from.head_;
-    }
-    tail_ = from.tail_;
-    from.head_ = from.tail_ = nullptr;
-  }
-
- private:
-  WaitNode* head_ = nullptr;
-  WaitNode* tail_ = nullptr;
-};
+// A suspended changed() links the awaiter itself (a WaitNode), so waiting allocates nothing.
+using ::weft::sync::detail::WaitList;
+using ::weft::sync::detail::WaitNode;
 
 inline constexpr uint64_t kClosed = 1;
 inline constexpr uint64_t kVersionOne = 2;  // versions are counted in state's upper bits
@@ -144,22 +85,7 @@ struct Shared {
     notified.append(waiting);
     return true;
   }
-  void wake_notified() {
-    for (;;) {
-      std::array<Waker, kBatch> batch;
-      std::size_t n = 0;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        while (n < kBatch) {
-          WaitNode* node = notified.pop_front();
-          if (node == nullptr) break;
-          batch[n++] = std::move(node->waker);
-        }
-      }
-      for (std::size_t i = 0; i < n; ++i) std::move(batch[i]).wake();
-      if (n < kBatch) return;
-    }
-  }
+  void wake_notified() { ::weft::sync::detail::wake_all(mu, notified); }
   // Links `n` unless the receiver that saw `seen` has a change or the close to see.
   bool register_waiter(uint64_t seen, WaitNode* n) {
     std::lock_guard<std::mutex> lock(mu);
@@ -173,9 +99,6 @@ struct Shared {
     if (n->list != nullptr) n->list->remove(n);
   }
   uint64_t version() const { return state.load(std::memory_order_acquire) >> 1; }
-
-  // Wakers taken out per lock round: no allocation, and few lock rounds for many waiters.
-  static constexpr std::size_t kBatch = 16;
 
   mutable std::shared_mutex value_mu;  // guards value; the version is bumped under it (inv. 1)
   T value;
