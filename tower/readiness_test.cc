@@ -143,7 +143,7 @@ Task<int> caller_giving_up_mid_call_releases() {
   auto svc = tower::ServiceBuilder().layer(ToyLimitLayer{1}).service(inner);
   int result = 0;
   // Timeout: the call's frame (holding the permit) is destroyed when the deadline passes.
-  absl::StatusOr<absl::StatusOr<int>> late = co_await weft::time::timeout(5ms, call_task(&svc, 7));
+  absl::StatusOr<int> late = co_await weft::time::timeout(5ms, call_task(&svc, 7));
   if (absl::IsDeadlineExceeded(late.status())) result += 1;
   if (inner.started->load() == 1) result += 10;  // it really was inside the call
   if (co_await ready_then_drop(&svc)) result += 100;
