@@ -3,13 +3,16 @@
 #define BOOST_TEST_MODULE echo_test
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -104,6 +107,50 @@ BOOST_AUTO_TEST_CASE(echoes_8_mib_byte_for_byte) {
   BOOST_REQUIRE(fd >= 0);
   BOOST_TEST((echo(fd, data) == data));
   ::close(fd);
+  BOOST_TEST(s.stop() == 0);
+}
+
+// 1,000 connections open at the same time, driven from one thread with poll(2).
+BOOST_AUTO_TEST_CASE(a_thousand_concurrent_clients) {
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  BOOST_REQUIRE_MESSAGE(lim.rlim_max >= 2100, "needs 2,100 file descriptors (server + clients)");
+  lim.rlim_cur = std::max<rlim_t>(lim.rlim_cur, 2100);
+  BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &lim) == 0);  // inherited by the server
+  Server s(kBinary);
+  constexpr int kClients = 1000;
+  std::vector<int> fds;
+  for (int i = 0; i < kClients; ++i) {
+    int fd = connect_to(s.port);
+    BOOST_REQUIRE(fd >= 0);
+    fds.push_back(fd);
+  }
+  // Every client sends its own message while all are connected...
+  for (int i = 0; i < kClients; ++i) {
+    std::string msg = "client " + std::to_string(i) + "\n";
+    BOOST_REQUIRE(::send(fds[i], msg.data(), msg.size(), MSG_NOSIGNAL) ==
+                  static_cast<ssize_t>(msg.size()));
+  }
+  // ...and gets exactly that message back.
+  std::vector<std::string> got(kClients);
+  std::vector<pollfd> pfds(kClients);
+  int done = 0;
+  for (int round = 0; round < 1000 && done < kClients; ++round) {
+    for (int i = 0; i < kClients; ++i) pfds[i] = {fds[i], POLLIN, 0};
+    BOOST_REQUIRE(::poll(pfds.data(), kClients, 10000) > 0);
+    for (int i = 0; i < kClients; ++i) {
+      if (!(pfds[i].revents & POLLIN)) continue;
+      char buf[64];
+      ssize_t n = ::recv(fds[i], buf, sizeof buf, 0);
+      BOOST_REQUIRE(n > 0);
+      got[i].append(buf, static_cast<size_t>(n));
+      if (got[i].back() == '\n') ++done;
+    }
+  }
+  int right = 0;
+  for (int i = 0; i < kClients; ++i) right += got[i] == "client " + std::to_string(i) + "\n";
+  BOOST_TEST(right == kClients);
+  for (int fd : fds) ::close(fd);
   BOOST_TEST(s.stop() == 0);
 }
 
