@@ -131,13 +131,16 @@ TaskHeader* MultiThreadScheduler::next_task(Worker& w) {
   if (w.tick % kGlobalQueueInterval == 0) {
     if (TaskHeader* t = inject_.pop()) return t;
   }
-  if (w.lifo_polls < kMaxLifoPolls) {
-    if (TaskHeader* t = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
-      ++w.lifo_polls;
-      return t;
+  // Load first: the slot is usually empty, and an exchange is a locked RMW every time.
+  if (w.lifo.load(std::memory_order_relaxed) != nullptr) {
+    if (w.lifo_polls < kMaxLifoPolls) {
+      if (TaskHeader* t = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
+        ++w.lifo_polls;
+        return t;
+      }
+    } else if (TaskHeader* t = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
+      push_local(w, t);  // LIFO budget spent: to the back, behind what waited
     }
-  } else if (TaskHeader* t = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
-    push_local(w, t);  // LIFO budget spent: to the back, behind what waited
   }
   w.lifo_polls = 0;
   if (TaskHeader* t = w.queue.pop()) return t;
