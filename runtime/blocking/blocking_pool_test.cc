@@ -16,76 +16,19 @@
 #include <thread>
 #include <vector>
 
+#include "weft/runtime/testing/thread_helpers.h"
+
 namespace {
 
 using weft::detail::BlockingPool;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Upper bound for every wait: generous for TSan/ASan on a loaded 2-core machine; a healthy run
-// never comes near it, a broken one fails instead of hanging.
-constexpr auto kLimit = 20s;
-
-// Counts events; waiters block until a count is reached (bounded).
-class Counter {
- public:
-  void add() {
-    std::lock_guard lk(mu_);
-    ++n_;
-    cv_.notify_all();
-  }
-  bool wait_for(int target, std::chrono::milliseconds limit = kLimit) {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, limit, [&] { return n_ >= target; });
-  }
-  int get() {
-    std::lock_guard lk(mu_);
-    return n_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int n_ = 0;
-};
-
-// Holds jobs until opened. Jobs wait at most kLimit, so a failing test cannot hang the pool.
-class Gate {
- public:
-  void open() {
-    std::lock_guard lk(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, kLimit, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-// For states the pool exposes only through its metrics: poll, bounded.
-template <class Pred>
-bool eventually(Pred pred) {
-  const auto deadline = Clock::now() + kLimit;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-// Called on pool threads, so no Boost.Test assertion here (Boost.Test is single-threaded).
-std::string thread_name() {
-  char buf[32] = {};
-  if (pthread_getname_np(pthread_self(), buf, sizeof buf) != 0)
-    return "<pthread_getname_np failed>";
-  return buf;
-}
+using weft::testing::Counter;
+using weft::testing::eventually;
+using weft::testing::Gate;
+using weft::testing::kLimit;
+using weft::testing::thread_name;
 
 // Keeps a running maximum of a concurrently updated count.
 struct Gauge {

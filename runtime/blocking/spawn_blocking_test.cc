@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/testing/thread_helpers.h"
 #include "weft/runtime/time/sleep.h"
 
 namespace {
@@ -27,67 +28,14 @@ using weft::Runtime;
 using weft::Task;
 using Clock = std::chrono::steady_clock;
 
-// Upper bound for every wait (TSan/ASan on a loaded 2-core machine); never reached when healthy.
-constexpr auto kLimit = 20s;
-
 // Boost.Test is single-threaded: coroutines and blocking functions below only record what they
 // see; the assertions run on the test thread after block_on returns.
 
-class Counter {
- public:
-  void add() {
-    std::lock_guard lk(mu_);
-    ++n_;
-    cv_.notify_all();
-  }
-  bool wait_for(int target) {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, kLimit, [&] { return n_ >= target; });
-  }
-  int get() {
-    std::lock_guard lk(mu_);
-    return n_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int n_ = 0;
-};
-
-class Gate {
- public:
-  void open() {
-    std::lock_guard lk(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, kLimit, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-template <class Pred>
-bool eventually(Pred pred) {
-  const auto deadline = Clock::now() + kLimit;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-std::string thread_name() {
-  char buf[32] = {};
-  if (pthread_getname_np(pthread_self(), buf, sizeof buf) != 0) return "?";
-  return buf;
-}
+using weft::testing::Counter;
+using weft::testing::eventually;
+using weft::testing::Gate;
+using weft::testing::kLimit;
+using weft::testing::thread_name;
 
 enum Flavor { kMulti, kCurrent, kPerCore };
 
