@@ -1,0 +1,107 @@
+// RetryBudget: caps retries at a share of requests plus a floor per second, over a sliding TTL
+// window (Finagle's RetryBudget, tower's TpsBudget).
+//
+//   auto budget = std::make_shared<weft::tower::RetryBudget>(
+//       std::chrono::seconds(10),   // ttl: deposits count for this long
+//       10,                         // min_per_sec: retries always allowed per second
+//       0.2);                       // retry_percent: +20% of requests may be retried
+//   budget->deposit();              // once per request (RetryLayer does it)
+//   if (budget->withdraw()) { /* may retry */ }
+//
+// Every request deposits; every retry withdraws. With retry_percent p, one retry costs 1/p
+// requests' worth; the reserve of min_per_sec * ttl retries is always there. Deposits and
+// withdrawals expire after ttl (10 slots of ttl/10). Thread-safe (a std::mutex held for a few
+// instructions); shared between every request of a service, and possibly between services.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+
+#include "weft/runtime/time/time_driver.h"
+
+namespace weft::tower {
+
+class RetryBudget {
+ public:
+  // ttl is clamped to [1 s, 60 s] and retry_percent to [0, 1000] (tower's limits).
+  RetryBudget(time::Duration ttl, std::uint32_t min_per_sec, double retry_percent)
+      : start_(time::Clock::now()) {
+    if (ttl < std::chrono::seconds(1)) ttl = std::chrono::seconds(1);
+    if (ttl > std::chrono::seconds(60)) ttl = std::chrono::seconds(60);
+    if (!(retry_percent >= 0.0)) retry_percent = 0.0;  // also NaN
+    if (retry_percent > 1000.0) retry_percent = 1000.0;
+    if (retry_percent == 0.0) {
+      deposit_amount_ = 0;
+      withdraw_amount_ = 1;
+    } else if (retry_percent <= 1.0) {
+      deposit_amount_ = 1;
+      withdraw_amount_ = static_cast<std::int64_t>(1.0 / retry_percent);
+    } else {
+      deposit_amount_ = 1000;
+      withdraw_amount_ = static_cast<std::int64_t>(1000.0 / retry_percent);
+    }
+    if (withdraw_amount_ < 1) withdraw_amount_ = 1;
+    slot_width_ = ttl / kSlots;
+    if (slot_width_ <= time::Duration::zero()) slot_width_ = time::Duration(1);
+    const double ttl_secs = std::chrono::duration<double>(ttl).count();
+    reserve_ = static_cast<std::int64_t>(min_per_sec * ttl_secs) * withdraw_amount_;
+  }
+  RetryBudget(const RetryBudget&) = delete;
+  RetryBudget& operator=(const RetryBudget&) = delete;
+
+  // One request was made.
+  void deposit() {
+    std::lock_guard<std::mutex> lock(mu_);
+    put(deposit_amount_);
+  }
+
+  // Takes one retry from the budget; false (and nothing taken) when it is spent.
+  bool withdraw() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sum() < withdraw_amount_) return false;
+    put(-withdraw_amount_);
+    return true;
+  }
+
+  // How many retries could be withdrawn now.
+  std::int64_t available() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::int64_t s = sum();
+    return s <= 0 ? 0 : s / withdraw_amount_;
+  }
+
+ private:
+  static constexpr int kSlots = 10;
+
+  // Drops slots older than the window and returns the current generation.
+  std::int64_t expire() {
+    const std::int64_t gen = (time::Clock::now() - start_) / slot_width_;
+    if (gen - gen_ >= kSlots) {
+      slots_.fill(0);
+    } else {
+      for (std::int64_t g = gen_ + 1; g <= gen; ++g) slots_[g % kSlots] = 0;
+    }
+    if (gen > gen_) gen_ = gen;
+    return gen_;
+  }
+  void put(std::int64_t amount) { slots_[expire() % kSlots] += amount; }
+  std::int64_t sum() {
+    expire();
+    std::int64_t s = reserve_;
+    for (std::int64_t v : slots_) s += v;
+    return s;
+  }
+
+  const time::Instant start_;
+  time::Duration slot_width_{};
+  std::int64_t deposit_amount_ = 0;
+  std::int64_t withdraw_amount_ = 1;
+  std::int64_t reserve_ = 0;
+  std::mutex mu_;
+  std::array<std::int64_t, kSlots> slots_{};
+  std::int64_t gen_ = 0;
+};
+
+}  // namespace weft::tower
