@@ -94,12 +94,15 @@ class Semaphore {
       return node_.granted;
     }
     bool await_suspend(std::coroutine_handle<> h) {
-      if (yield_) {
+      if (sem_->enqueue(&node_, h)) return true;  // waiting in the queue: that is a suspension
+      if (yield_ && node_.granted) {
+        // Out of coop budget: take the permits now, then let others run before continuing.
+        // (Cancelled during the yield, the destructor gives them back.)
         yield_ = false;
         coop::yield_current(h);
         return true;
       }
-      return sem_->enqueue(&node_, h);
+      return false;  // granted (or closed) without waiting
     }
     absl::StatusOr<SemaphorePermit> await_resume() {
       if (!node_.granted) return absl::FailedPreconditionError("semaphore closed");

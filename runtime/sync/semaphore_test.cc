@@ -131,7 +131,23 @@ Task<bool> rwlock_readers_share_writers_exclude() {
   auto r3 = co_await lock.read();
   co_return writer_blocked&& reader_after_writer_waits&&* r3 == 7;
 }
+// Thousands of acquisitions that never wait: the coop budget runs out every 128 of them, and
+// each time the acquire must still succeed (after yielding), never report "closed".
+Task<int> many_uncontended_acquires() {
+  Semaphore sem(1);
+  int ok = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto p = co_await sem.acquire();
+    ok += p.ok();
+  }
+  co_return ok * 10 + static_cast<int>(sem.available_permits());
+}
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(acquire_survives_coop_budget_exhaustion) {
+  weft::Runtime rt = weft::testing::make_runtime();
+  BOOST_TEST(rt.block_on(many_uncontended_acquires()) == 10001);
+}
 
 BOOST_AUTO_TEST_CASE(semaphore_limits_concurrency) {
   weft::Runtime rt = weft::testing::make_runtime();
