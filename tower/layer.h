@@ -83,4 +83,19 @@ LayerFn<F> layer_fn(F f) {
   return LayerFn<F>(std::move(f));
 }
 
+// The layer of a service that wraps its inner service together with a function, Svc<S, F>:
+// the shape of map_request, map_response, map_err, and_then and then.
+template <template <class, class> class Svc, class F>
+class WrapLayer {
+ public:
+  explicit WrapLayer(F f) : f_(std::move(f)) {}
+  template <class S>
+  Svc<S, F> layer(S inner) const {
+    return Svc<S, F>(std::move(inner), f_);
+  }
+
+ private:
+  [[no_unique_address]] F f_;
+};
+
 }  // namespace weft::tower

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "weft/runtime/task/task.h"
 #include "weft/tower/detail/awaitable.h"
+#include "weft/tower/layer.h"
 #include "weft/tower/service.h"
 
 WEFT_TOWER_CORO_BEGIN
@@ -78,17 +79,7 @@ class AndThen {
 };
 
 template <class F>
-class AndThenLayer {
- public:
-  explicit AndThenLayer(F f) : f_(std::move(f)) {}
-  template <class S>
-  AndThen<S, F> layer(S inner) const {
-    return AndThen<S, F>(std::move(inner), f_);
-  }
-
- private:
-  [[no_unique_address]] F f_;
-};
+using AndThenLayer = WrapLayer<AndThen, F>;
 
 template <class F>
 AndThenLayer<F> and_then(F f) {

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "weft/tower/detail/awaitable.h"
+#include "weft/tower/layer.h"
 #include "weft/tower/service.h"
 
 namespace weft::tower {
@@ -34,6 +35,10 @@ struct MapErrFn {
 template <class S, class F>
 requires std::is_invocable_r_v<absl::Status, const F&, absl::Status>
 class MapErr {
+  static_assert(std::is_invocable_r_v<absl::Status, const F&, absl::Status>,
+                "weft::tower::map_err: the function must be callable as const with an "
+                "absl::Status and return an absl::Status");
+
  public:
   MapErr(S inner, F f) : inner_(std::move(inner)), f_(std::move(f)) {}
 
@@ -61,21 +66,7 @@ class MapErr {
 };
 
 template <class F>
-class MapErrLayer {
-  static_assert(std::is_invocable_r_v<absl::Status, const F&, absl::Status>,
-                "weft::tower::map_err: the function must be callable as const with an "
-                "absl::Status and return an absl::Status");
-
- public:
-  explicit MapErrLayer(F f) : f_(std::move(f)) {}
-  template <class S>
-  MapErr<S, F> layer(S inner) const {
-    return MapErr<S, F>(std::move(inner), f_);
-  }
-
- private:
-  [[no_unique_address]] F f_;
-};
+using MapErrLayer = WrapLayer<MapErr, F>;
 
 template <class F>
 MapErrLayer<F> map_err(F f) {

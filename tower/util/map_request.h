@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/tower/layer.h"
 #include "weft/tower/service.h"
 
 namespace weft::tower {
@@ -39,17 +40,7 @@ class MapRequest {
 };
 
 template <class F>
-class MapRequestLayer {
- public:
-  explicit MapRequestLayer(F f) : f_(std::move(f)) {}
-  template <class S>
-  MapRequest<S, F> layer(S inner) const {
-    return MapRequest<S, F>(std::move(inner), f_);
-  }
-
- private:
-  [[no_unique_address]] F f_;
-};
+using MapRequestLayer = WrapLayer<MapRequest, F>;
 
 template <class F>
 MapRequestLayer<F> map_request(F f) {

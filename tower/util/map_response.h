@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "weft/tower/detail/awaitable.h"
+#include "weft/tower/layer.h"
 #include "weft/tower/service.h"
 
 namespace weft::tower {
@@ -56,17 +57,7 @@ class MapResponse {
 };
 
 template <class F>
-class MapResponseLayer {
- public:
-  explicit MapResponseLayer(F f) : f_(std::move(f)) {}
-  template <class S>
-  MapResponse<S, F> layer(S inner) const {
-    return MapResponse<S, F>(std::move(inner), f_);
-  }
-
- private:
-  [[no_unique_address]] F f_;
-};
+using MapResponseLayer = WrapLayer<MapResponse, F>;
 
 template <class F>
 MapResponseLayer<F> map_response(F f) {

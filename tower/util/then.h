@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "weft/runtime/task/task.h"
+#include "weft/tower/layer.h"
 #include "weft/tower/service.h"
 #include "weft/tower/util/and_then.h"
 
@@ -60,17 +61,7 @@ class Then {
 };
 
 template <class F>
-class ThenLayer {
- public:
-  explicit ThenLayer(F f) : f_(std::move(f)) {}
-  template <class S>
-  Then<S, F> layer(S inner) const {
-    return Then<S, F>(std::move(inner), f_);
-  }
-
- private:
-  [[no_unique_address]] F f_;
-};
+using ThenLayer = WrapLayer<Then, F>;
 
 template <class F>
 ThenLayer<F> then(F f) {
