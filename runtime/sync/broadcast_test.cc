@@ -37,16 +37,7 @@ namespace {
 
 // Counts live instances: proves every value is destroyed exactly once and no more than the
 // capacity is kept.
-struct Counted {
-  static std::atomic<int> live;
-  int64_t v = 0;
-  explicit Counted(int64_t x) : v(x) { live.fetch_add(1); }
-  Counted(Counted&& o) noexcept : v(o.v) { live.fetch_add(1); }
-  Counted(const Counted& o) : v(o.v) { live.fetch_add(1); }
-  Counted& operator=(const Counted&) = default;
-  ~Counted() { live.fetch_sub(1); }
-};
-std::atomic<int> Counted::live{0};
+using weft::testing::Counted;
 
 using Flag = std::shared_ptr<std::atomic<bool>>;
 Flag make_flag() { return std::make_shared<std::atomic<bool>>(false); }

@@ -30,6 +30,7 @@
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/sync/mpsc.h"
 #include "weft/runtime/task/yield_now.h"
+#include "weft/runtime/testing/test_runtime.h"
 
 namespace mpsc = weft::sync::mpsc;
 using weft::JoinHandle;
@@ -40,25 +41,9 @@ namespace {
 
 constexpr int kFlavors = 2;  // 0: multi-thread (2 workers), 1: current-thread
 
-Runtime make(int flavor) {
-  auto b = flavor == 0 ? Runtime::Builder::new_multi_thread().worker_threads(2)
-                       : Runtime::Builder::new_current_thread();
-  auto rt = b.build();
-  BOOST_REQUIRE(rt.ok());
-  return std::move(*rt);
-}
+Runtime make(int flavor) { return weft::testing::make_runtime(weft::testing::kAllFlavors[flavor]); }
 
-// Counts live instances: proves every value is destroyed exactly once.
-struct Counted {
-  static std::atomic<int> live;
-  int v = 0;
-  explicit Counted(int x) : v(x) { live.fetch_add(1); }
-  Counted(Counted&& o) noexcept : v(o.v) { live.fetch_add(1); }
-  Counted(const Counted& o) : v(o.v) { live.fetch_add(1); }
-  Counted& operator=(const Counted&) = default;
-  ~Counted() { live.fetch_sub(1); }
-};
-std::atomic<int> Counted::live{0};
+using weft::testing::Counted;
 
 using Flag = std::shared_ptr<std::atomic<bool>>;
 Flag make_flag() { return std::make_shared<std::atomic<bool>>(false); }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -45,6 +46,18 @@ inline std::shared_ptr<std::atomic<bool>> drop_flag() {
   return std::make_shared<std::atomic<bool>>(false);
 }
 
+// Counts live instances: a test that sends Counted values through a channel proves each one is
+// destroyed exactly once (Counted::live returns to its starting value).
+struct Counted {
+  inline static std::atomic<int> live{0};
+  int64_t v = 0;
+  explicit Counted(int64_t x) : v(x) { live.fetch_add(1); }
+  Counted(Counted&& o) noexcept : v(o.v) { live.fetch_add(1); }
+  Counted(const Counted& o) : v(o.v) { live.fetch_add(1); }
+  Counted& operator=(const Counted&) = default;
+  ~Counted() { live.fetch_sub(1); }
+};
+
 // Counts destructions (several tasks sharing one counter).
 struct DropCounter {
   std::shared_ptr<std::atomic<int>> count;
@@ -61,15 +74,14 @@ struct DropCounter {
 // thread-safe, so tasks report failures as a Status and the test body checks it):
 //   WEFT_CO_CHECK(n == 5);            // INTERNAL "check failed: n == 5 at line N"
 //   WEFT_CO_OK(co_await write_all(s, buf));
-#define WEFT_CO_CHECK(cond)                                                               \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      co_return absl::InternalError(                                                      \
-          absl::StrCat("check failed: ", #cond, " at line ", __LINE__));                  \
-    }                                                                                     \
+#define WEFT_CO_CHECK(cond)                                                                        \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      co_return absl::InternalError(absl::StrCat("check failed: ", #cond, " at line ", __LINE__)); \
+    }                                                                                              \
   } while (0)
-#define WEFT_CO_OK(expr)                \
-  do {                                  \
-    absl::Status weft_st_ = (expr);     \
+#define WEFT_CO_OK(expr)                    \
+  do {                                      \
+    absl::Status weft_st_ = (expr);         \
     if (!weft_st_.ok()) co_return weft_st_; \
   } while (0)
