@@ -17,6 +17,7 @@
 #include "weft/runtime/time/timeout.h"
 #include "weft/tower/boxed.h"
 #include "weft/tower/service_builder.h"
+#include "weft/tower/testing/gated.h"
 
 using namespace std::chrono_literals;
 using weft::Task;
@@ -24,6 +25,11 @@ using weft::sync::Semaphore;
 namespace tower = weft::tower;
 
 namespace {
+
+using weft::tower::testing::call_task;
+using weft::tower::testing::Gated;
+using weft::tower::testing::settle;
+using weft::tower::testing::wait_ready;
 
 // The permit is taken in ready() and travels in the tower permit; call() moves it into the
 // response awaitable, which holds it until the response is done (or is destroyed).
@@ -70,45 +76,6 @@ struct ToyLimitLayer {
   }
 };
 
-// A service whose calls wait until released by the test (a Semaphore used as a gate).
-struct Gated {
-  std::shared_ptr<Semaphore> gate = std::make_shared<Semaphore>(0);
-  std::shared_ptr<std::atomic<int>> started = std::make_shared<std::atomic<int>>(0);
-  tower::AlwaysReady ready() const { return tower::always_ready(); }
-  Task<absl::StatusOr<int>> call(tower::NoPermit, int x) const {
-    started->fetch_add(1);
-    if (x < 0) co_return absl::InvalidArgumentError("negative");
-    absl::StatusOr<weft::sync::SemaphorePermit> pass = co_await gate->acquire();
-    if (!pass.ok()) co_return pass.status();
-    co_return x;
-  }
-};
-
-// Lets other tasks run for a while: used only to observe that something did NOT happen.
-Task<void> settle() {
-  for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-  co_await weft::time::sleep(5ms);
-}
-
-template <class S>
-Task<absl::StatusOr<int>> call_task(const S* svc, int x) {
-  co_return co_await tower::oneshot(*svc, x);
-}
-
-template <class S>
-Task<bool> ready_then_drop(const S* svc) {
-  auto p = co_await svc->ready();
-  co_return p.ok();
-}
-
-// (bool, not absl::Status: weft::time::timeout of a Task<absl::Status> cannot tell its own
-// DEADLINE_EXCEEDED from the task's value, since StatusOr<Status> takes a Status as a value.)
-template <class S>
-Task<bool> wait_ready(const S* svc) {
-  auto p = co_await svc->ready();
-  co_return p.ok();
-}
-
 Task<int> ready_is_pending_until_a_permit_frees() {
   Gated inner;
   auto svc = tower::ServiceBuilder().layer(ToyLimitLayer{1}).service(inner);
@@ -130,11 +97,11 @@ Task<int> dropped_permit_and_failed_call_release() {
   Gated inner;
   auto svc = tower::ServiceBuilder().layer(ToyLimitLayer{1}).service(inner);
   int result = 0;
-  if (co_await ready_then_drop(&svc)) result += 1;   // ready() without call(): permit dropped
-  if (co_await ready_then_drop(&svc)) result += 10;  // so it is free again
+  if (co_await wait_ready(&svc)) result += 1;   // ready() without call(): permit dropped
+  if (co_await wait_ready(&svc)) result += 10;  // so it is free again
   absl::StatusOr<int> err = co_await tower::oneshot(svc, -1);
   if (absl::IsInvalidArgument(err.status())) result += 100;
-  if (co_await ready_then_drop(&svc)) result += 1000;  // the failed call released it
+  if (co_await wait_ready(&svc)) result += 1000;  // the failed call released it
   co_return result;
 }
 
@@ -146,7 +113,7 @@ Task<int> caller_giving_up_mid_call_releases() {
   absl::StatusOr<int> late = co_await weft::time::timeout(5ms, call_task(&svc, 7));
   if (absl::IsDeadlineExceeded(late.status())) result += 1;
   if (inner.started->load() == 1) result += 10;  // it really was inside the call
-  if (co_await ready_then_drop(&svc)) result += 100;
+  if (co_await wait_ready(&svc)) result += 100;
 
   // Abort: same through JoinHandle::abort.
   auto h = weft::spawn(call_task(&svc, 8));
@@ -154,7 +121,7 @@ Task<int> caller_giving_up_mid_call_releases() {
   h.abort();
   absl::StatusOr<absl::StatusOr<int>> aborted = co_await h;
   if (absl::IsCancelled(aborted.status())) result += 1000;
-  if (co_await ready_then_drop(&svc)) result += 10000;
+  if (co_await wait_ready(&svc)) result += 10000;
 
   // A waiter in ready() that gives up leaves the queue and takes nothing.
   auto holder = weft::spawn(call_task(&svc, 9));

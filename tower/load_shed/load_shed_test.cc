@@ -16,6 +16,7 @@
 #include "weft/runtime/testing/test_runtime.h"
 #include "weft/tower/limit/concurrency/concurrency_limit.h"
 #include "weft/tower/service_builder.h"
+#include "weft/tower/testing/gated.h"
 #include "weft/tower/timeout/timeout.h"
 
 using namespace std::chrono_literals;
@@ -25,23 +26,10 @@ namespace tower = weft::tower;
 
 namespace {
 
-struct Gated {
-  std::shared_ptr<Semaphore> gate = std::make_shared<Semaphore>(0);
-  std::shared_ptr<std::atomic<int>> started = std::make_shared<std::atomic<int>>(0);
-  tower::AlwaysReady ready() const { return tower::always_ready(); }
-  Task<absl::StatusOr<int>> call(tower::NoPermit, int x) const {
-    started->fetch_add(1);
-    if (x == 0) co_return 0;
-    absl::StatusOr<weft::sync::SemaphorePermit> pass = co_await gate->acquire();
-    if (!pass.ok()) co_return pass.status();
-    co_return x;
-  }
-};
-
-template <class S>
-Task<absl::StatusOr<int>> call_task(const S* svc, int x) {
-  co_return co_await tower::oneshot(*svc, x);
-}
+using weft::tower::testing::call_task;
+using weft::tower::testing::Gated;
+using weft::tower::testing::settle;
+using weft::tower::testing::wait_ready;
 
 // Whatever sits under the load shed: full while one call is held at the gate.
 template <class S>

@@ -16,6 +16,7 @@
 #include "weft/runtime/time/sleep.h"
 #include "weft/tower/limit/concurrency/concurrency_limit.h"
 #include "weft/tower/service_builder.h"
+#include "weft/tower/testing/gated.h"
 
 using namespace std::chrono_literals;
 using weft::Task;
@@ -24,33 +25,10 @@ namespace tower = weft::tower;
 
 namespace {
 
-// Calls wait at a gate the test opens; records that they started and that their frame died.
-struct Gated {
-  std::shared_ptr<Semaphore> gate = std::make_shared<Semaphore>(0);
-  std::shared_ptr<std::atomic<int>> started = std::make_shared<std::atomic<int>>(0);
-  std::shared_ptr<std::atomic<int>> dropped = std::make_shared<std::atomic<int>>(0);
-  tower::AlwaysReady ready() const { return tower::always_ready(); }
-  Task<absl::StatusOr<int>> call(tower::NoPermit, int x) const {
-    weft::testing::DropCounter on_drop(dropped);
-    started->fetch_add(1);
-    if (x < 0) co_return absl::InvalidArgumentError("negative");
-    if (x == 0) co_return 0;  // fast path: no wait
-    absl::StatusOr<weft::sync::SemaphorePermit> pass = co_await gate->acquire();
-    if (!pass.ok()) co_return pass.status();
-    co_return x;
-  }
-};
-
-Task<void> settle(std::chrono::milliseconds d) {
-  for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-  co_await weft::time::sleep(d);
-}
-
-template <class S>
-Task<bool> wait_ready(const S* svc) {
-  auto p = co_await svc->ready();
-  co_return p.ok();
-}
+using weft::tower::testing::call_task;
+using weft::tower::testing::Gated;
+using weft::tower::testing::settle;
+using weft::tower::testing::wait_ready;
 
 Task<int> fast_call_passes() {
   Gated inner;

@@ -17,6 +17,7 @@
 #include "weft/runtime/time/sleep.h"
 #include "weft/runtime/time/timeout.h"
 #include "weft/tower/service_builder.h"
+#include "weft/tower/testing/gated.h"
 
 using namespace std::chrono_literals;
 using weft::Task;
@@ -25,34 +26,10 @@ namespace tower = weft::tower;
 
 namespace {
 
-struct Gated {
-  std::shared_ptr<Semaphore> gate = std::make_shared<Semaphore>(0);
-  std::shared_ptr<std::atomic<int>> started = std::make_shared<std::atomic<int>>(0);
-  tower::AlwaysReady ready() const { return tower::always_ready(); }
-  Task<absl::StatusOr<int>> call(tower::NoPermit, int x) const {
-    started->fetch_add(1);
-    if (x < 0) co_return absl::InvalidArgumentError("negative");
-    absl::StatusOr<weft::sync::SemaphorePermit> pass = co_await gate->acquire();
-    if (!pass.ok()) co_return pass.status();
-    co_return x;
-  }
-};
-
-Task<void> settle() {
-  for (int i = 0; i < 20; ++i) co_await weft::yield_now();
-  co_await weft::time::sleep(5ms);
-}
-
-template <class S>
-Task<absl::StatusOr<int>> call_task(const S* svc, int x) {
-  co_return co_await tower::oneshot(*svc, x);
-}
-
-template <class S>
-Task<bool> wait_ready(const S* svc) {
-  auto p = co_await svc->ready();
-  co_return p.ok();
-}
+using weft::tower::testing::call_task;
+using weft::tower::testing::Gated;
+using weft::tower::testing::settle;
+using weft::tower::testing::wait_ready;
 
 Task<int> limit_bounds_concurrency() {
   std::atomic<int> inside{0}, max_inside{0};
