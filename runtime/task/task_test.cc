@@ -173,14 +173,22 @@ BOOST_AUTO_TEST_CASE(hundred_thousand_yielding_tasks_all_finish) {
   }
 }
 
+namespace {
+// The guard is a parameter: it lives in the frame from spawn on, so shutdown destroys it whether
+// or not the task has run yet (no need to wait for the tasks to get going).
+Task<void> sleep_forever_holding(DropFlag guard) { co_await weft::time::sleep(1h); }
+Task<void> spin_yield_holding(DropFlag guard) {
+  for (;;) co_await weft::yield_now();
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(shutdown_with_pending_tasks_runs_their_destructors) {
   auto dropped = std::make_shared<std::atomic<bool>>(false);
   auto dropped2 = std::make_shared<std::atomic<bool>>(false);
   {
     Runtime rt = make(0);
-    rt.handle().spawn(sleep_forever(dropped));
-    rt.handle().spawn(spin_yield(dropped2));
-    std::this_thread::sleep_for(5ms);  // not synchronisation: only lets them get going
+    rt.handle().spawn(sleep_forever_holding(DropFlag(dropped)));
+    rt.handle().spawn(spin_yield_holding(DropFlag(dropped2)));
   }
   BOOST_TEST(dropped->load());
   BOOST_TEST(dropped2->load());
