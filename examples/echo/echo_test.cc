@@ -1,77 +1,33 @@
 // The echo example from outside, as a user runs it: start the binary, read its
 // "listening on 127.0.0.1:PORT" line, talk to it with plain blocking sockets, SIGTERM it.
 #define BOOST_TEST_MODULE echo_test
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
-#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "weft/tools/testing/child_server.h"
+
 namespace {
 
-struct Server {
-  pid_t pid = -1;
-  int port = 0;
-  explicit Server(const char* path) {
-    int out[2];
-    BOOST_REQUIRE(::pipe(out) == 0);
-    pid = ::fork();
-    BOOST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      ::execl(path, path, "--port=0", "--workers=2", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ::close(out[1]);
-    FILE* f = ::fdopen(out[0], "r");
-    char line[128] = {};
-    BOOST_REQUIRE(std::fgets(line, sizeof line, f) != nullptr);
-    BOOST_REQUIRE(std::sscanf(line, "listening on 127.0.0.1:%d", &port) == 1);
-    std::fclose(f);
-  }
-  int stop() {  // SIGTERM, then the exit status
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  ~Server() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
+using weft::testing::ChildServer;
+using weft::testing::connect_loopback;
+
+// The server, as the tests run it; fails the test case unless it announced its port.
+struct Server : ChildServer {
+  explicit Server(const char* path) : ChildServer(path, {"--port=0", "--workers=2"}) {
+    BOOST_REQUIRE_MESSAGE(started(), "no 'listening on' line, got: " << first_line());
   }
 };
-
-// -1 on failure. No Boost.Test macros here: client threads call it, and Boost.Test is not
-// thread-safe.
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Writes `data` from one thread while reading the echo on this one.
 std::string echo(int fd, const std::string& data) {
@@ -103,7 +59,7 @@ BOOST_AUTO_TEST_CASE(echoes_8_mib_byte_for_byte) {
   std::string data(8 << 20, '\0');
   std::mt19937 rng(42);
   for (char& c : data) c = static_cast<char>(rng());
-  int fd = connect_to(s.port);
+  int fd = connect_loopback(s.port());
   BOOST_REQUIRE(fd >= 0);
   BOOST_TEST((echo(fd, data) == data));
   ::close(fd);
@@ -121,7 +77,7 @@ BOOST_AUTO_TEST_CASE(a_thousand_concurrent_clients) {
   constexpr int kClients = 1000;
   std::vector<int> fds;
   for (int i = 0; i < kClients; ++i) {
-    int fd = connect_to(s.port);
+    int fd = connect_loopback(s.port());
     BOOST_REQUIRE(fd >= 0);
     fds.push_back(fd);
   }
@@ -161,7 +117,7 @@ BOOST_AUTO_TEST_CASE(serves_many_clients_at_once) {
   std::atomic<int> ok{0};
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
-      int fd = connect_to(s.port);
+      int fd = connect_loopback(s.port());
       if (fd < 0) return;
       std::string msg = "client " + std::to_string(i) + std::string(1000, 'x');
       if (echo(fd, msg) == msg) ok.fetch_add(1);
@@ -175,7 +131,7 @@ BOOST_AUTO_TEST_CASE(serves_many_clients_at_once) {
 
 BOOST_AUTO_TEST_CASE(sigterm_closes_open_connections_and_exits_0) {
   Server s(kBinary);
-  int fd = connect_to(s.port);
+  int fd = connect_loopback(s.port());
   BOOST_REQUIRE(fd >= 0);
   BOOST_TEST(echo(fd, "hello") == "hello");
   BOOST_TEST(s.stop() == 0);

@@ -214,6 +214,27 @@ Task<absl::Status> IoSource::finish_connect(std::string what) {
   }
 }
 
+absl::StatusOr<size_t> IoSource::try_read(std::span<char> buf) {
+  reactor::ReadyEvent ev = io()->peek(reactor::Interest::kReadable);
+  if (ev.ready == 0) return absl::UnavailableError("would block");
+  ReadOp op{fd_, buf.data(), buf.size()};
+  for (;;) {
+    ssize_t n = op.attempt();
+    if (n >= 0) {
+      // A short read drained the socket: the next read waits for an edge without a syscall.
+      if (n > 0 && static_cast<size_t>(n) < buf.size()) io()->clear_readiness(ev);
+      return op.finish(n, 0);
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      io()->clear_readiness(ev);
+      return absl::UnavailableError("would block");
+    }
+    return op.finish(-1, err);
+  }
+}
+
 absl::Status IoSource::shutdown(int how) {
   if (::shutdown(fd_, how) != 0) return errno_status(errno, "shutdown");
   return absl::OkStatus();

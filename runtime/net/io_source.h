@@ -324,6 +324,12 @@ class IoSource {
 
   absl::Status shutdown(int how);
 
+  // Waits until the fd may be readable (no syscall); pair with try_read. Cancel-safe.
+  reactor::ReadinessAwaiter readable() { return io()->readiness(reactor::Interest::kReadable); }
+  // One read now, never waiting: UNAVAILABLE "would block" (readiness cleared, or not known
+  // to be ready) when there is nothing to read; 0 = EOF.
+  absl::StatusOr<size_t> try_read(std::span<char> buf);
+
  private:
   IoSource(int fd, reactor::Registration reg) : fd_(fd), reg_(std::move(reg)) {}
   int fd_ = -1;

@@ -60,6 +60,11 @@ class TcpStream {
   WritevAwaiter writev(std::span<const iovec> iov) { return inner_->writev(iov); }
   // Reads without consuming (MSG_PEEK).
   PeekAwaiter peek(std::span<char> buf) { return inner_->peek(buf); }
+  // Waits for readability without a buffer, then reads with try_read (Tokio's readable() +
+  // try_read()): a server can wait on many idle connections without a read buffer for each.
+  // try_read gives UNAVAILABLE "would block" when a wake-up was spurious: wait again.
+  reactor::ReadinessAwaiter readable() { return inner_->readable(); }
+  absl::StatusOr<size_t> try_read(std::span<char> buf) { return inner_->try_read(buf); }
 
   // Half-close: the peer reads EOF; this side can still read.
   absl::Status shutdown_write() { return inner_->shutdown(SHUT_WR); }
