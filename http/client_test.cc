@@ -1015,6 +1015,8 @@ Task<absl::Status> cancelled_request_closes_connection() {
     Task<absl::Status> send_first = ch.first.send_data(weft::io::Bytes::from(std::string(1000, 'x')));
     absl::Status sent = co_await std::move(send_first);
     WEFT_CO_OK(sent);
+    CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 2; });
+    co_await weft::time::sleep(50ms);  // the echo is under way
     h2.abort();
     (void)co_await h2;
     CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });

@@ -8,6 +8,7 @@
 #define BOOST_TEST_MODULE server_test
 #include "weft/http/server.h"
 
+#include <poll.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -21,7 +22,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <poll.h>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -52,9 +52,14 @@ using Req = http::Request<http::Body>;
 using Resp = http::Response<http::Body>;
 using Result = absl::StatusOr<Resp>;
 using http::testing::CurlResult;
+using http::testing::get_request;
 using http::testing::kLimit;
+using http::testing::post_request;
 using http::testing::RawConn;
 using http::testing::RawResponse;
+using http::testing::roundtrip;
+using http::testing::run_curl;
+using http::testing::url;
 using http::testing::without_date;
 using weft::testing::Flavor;
 using Clock = std::chrono::steady_clock;
@@ -67,12 +72,12 @@ namespace {
 
 // What the handlers tell the test thread.
 struct Probe {
-  std::atomic<int> started{0};        // /gate and /forever calls that have begun
-  std::atomic<int> finished{0};       // /gate calls that have answered
-  std::atomic<bool> gate_open{false}; // releases /gate
-  std::atomic<int> cancelled{0};      // /forever frames destroyed
-  std::atomic<int> delaying{0};       // /delay calls that have begun
-  std::atomic<uint64_t> frames{0};    // request-body data frames seen by /echo and /count
+  std::atomic<int> started{0};         // /gate and /forever calls that have begun
+  std::atomic<int> finished{0};        // /gate calls that have answered
+  std::atomic<bool> gate_open{false};  // releases /gate
+  std::atomic<int> cancelled{0};       // /forever frames destroyed
+  std::atomic<int> delaying{0};        // /delay calls that have begun
+  std::atomic<uint64_t> frames{0};     // request-body data frames seen by /echo and /count
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> max_frame{0};
 
@@ -165,7 +170,8 @@ Task<Result> reject(Req) {
 
 Task<void> produce(http::BodySender tx, uint64_t n, bool trailer) {
   for (uint64_t i = 0; i < n; ++i) {
-    absl::Status st = co_await tx.send_data(weft::io::Bytes::from("chunk " + std::to_string(i) + "\n"));
+    absl::Status st =
+        co_await tx.send_data(weft::io::Bytes::from("chunk " + std::to_string(i) + "\n"));
     if (!st.ok()) co_return;
   }
   if (trailer) {
@@ -253,7 +259,11 @@ class TestServer {
     served_ = s_->served.get_future();
     thread_ = std::thread(&TestServer::run, s_, flavor, std::move(opts));
     if (port.wait_for(kLimit) == std::future_status::ready) port_ = port.get();
-    BOOST_REQUIRE_MESSAGE(port_ > 0, "the server did not start");
+    if (port_ <= 0) {
+      absl::Status st = join();
+      if (thread_.joinable()) thread_.detach();  // hung before serving: leak it
+      BOOST_FAIL("the server did not start: " << st);
+    }
   }
   TestServer(const TestServer&) = delete;
   ~TestServer() {
@@ -311,7 +321,7 @@ class TestServer {
 
   static void run(std::shared_ptr<Shared> s, Flavor flavor, http::ServerOptions opts) {
     absl::Status st;
-    bool bound = false;
+    bool serving = false;  // from then on serve() reports the port
     try {
       weft::Runtime rt = weft::testing::make_runtime(flavor, 2);
       if (flavor == Flavor::kThreadPerCore) {
@@ -319,11 +329,11 @@ class TestServer {
           opts.listener_threads.push_back(rt.handle_for(i));
         }
       }
-      bound = true;  // from here on serve() sets the port
+      serving = true;
       st = rt.block_on(serve(s.get(), std::move(opts)));
     } catch (const std::exception& e) {
       st = absl::InternalError(e.what());
-      if (!bound) s->port.set_value(-1);
+      if (!serving) s->port.set_value(-1);
     }
     s->served.set_value(st);
   }
@@ -352,30 +362,6 @@ const char* flavor_name(Flavor f) {
 // ---------------------------------------------------------------------------------------------
 // Client-side helpers (test thread)
 
-std::string get(std::string_view target, std::string_view extra_headers = "") {
-  return "GET " + std::string(target) + " HTTP/1.1\r\nhost: t\r\n" + std::string(extra_headers) +
-         "\r\n";
-}
-
-std::string post(std::string_view target, std::string_view body,
-                 std::string_view extra_headers = "") {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nhost: t\r\ncontent-length: " +
-         std::to_string(body.size()) + "\r\n" + std::string(extra_headers) + "\r\n" +
-         std::string(body);
-}
-
-// One request on a fresh connection.
-RawResponse roundtrip(int port, std::string_view request, bool head_request = false) {
-  RawConn c(port);
-  if (!c.connected()) {
-    RawResponse r;
-    r.error = "connect failed";
-    return r;
-  }
-  c.send(request);
-  return c.read_response(head_request);
-}
-
 void check_hello(const RawResponse& r) {
   BOOST_TEST(r.error == "");
   BOOST_TEST(r.status == 200);
@@ -385,7 +371,9 @@ void check_hello(const RawResponse& r) {
 
 // A fresh connection is served normally.
 void check_healthy(int port) {
-  BOOST_TEST_CONTEXT("a fresh connection afterwards") { check_hello(roundtrip(port, get("/"))); }
+  BOOST_TEST_CONTEXT("a fresh connection afterwards") {
+    check_hello(roundtrip(port, get_request("/")));
+  }
 }
 
 // `request` on a fresh connection gets exactly `status` (text/plain "<reason>: ...") with
@@ -429,16 +417,6 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-// curl, silent but for errors, bounded.
-CurlResult curl(std::vector<std::string> args) {
-  args.insert(args.begin(), {"-sS", "--max-time", "30"});
-  return http::testing::run_curl(args);
-}
-
-std::string url(int port, std::string_view target) {
-  return "http://127.0.0.1:" + std::to_string(port) + std::string(target);
-}
-
 // Sends `request` from a second thread while reading the response on this one (a streamed
 // echo answers while the request is still being sent).
 RawResponse send_while_reading(RawConn& c, const std::string& request) {
@@ -449,7 +427,8 @@ RawResponse send_while_reading(RawConn& c, const std::string& request) {
 }
 
 int elapsed_ms(Clock::time_point since) {
-  return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
+  return static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
 }
 
 const std::string kHelloRaw =
@@ -465,7 +444,7 @@ BOOST_AUTO_TEST_CASE(get_answers_exact_bytes_in_every_flavour) {
   for (Flavor f : weft::testing::kAllFlavors) {
     BOOST_TEST_CONTEXT(flavor_name(f)) {
       TestServer srv(f);
-      RawResponse r = roundtrip(srv.port(), get("/"));
+      RawResponse r = roundtrip(srv.port(), get_request("/"));
       BOOST_TEST(r.error == "");
       BOOST_TEST(without_date(r.raw) == kHelloRaw);
       // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
@@ -486,7 +465,7 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_socket) {
       BOOST_REQUIRE(c.connected());
       for (int i = 0; i < 5; ++i) {
         std::string target = "/path?i=" + std::to_string(i);
-        c.send(get(target));
+        c.send(get_request(target));
         RawResponse r = c.read_response();
         BOOST_TEST(r.error == "");
         BOOST_TEST(r.status == 200);
@@ -499,7 +478,7 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_socket) {
 
 BOOST_AUTO_TEST_CASE(curl_reuses_the_connection) {
   TestServer srv;
-  CurlResult cr = curl({"-v", url(srv.port(), "/"), url(srv.port(), "/path?x=1")});
+  CurlResult cr = run_curl({"-v", url(srv.port(), "/"), url(srv.port(), "/path?x=1")});
   BOOST_TEST(cr.exit_code == 0, cr.err);
   BOOST_TEST(cr.out == "Hello, world!/path?x=1");
   BOOST_TEST(cr.err.find("Re-using existing connection") != std::string::npos, cr.err);
@@ -510,20 +489,20 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
   // Three in one write: the first is slow, the second has a body.
-  c.send(get("/delay?ms=50") + post("/collect", "hello") + get("/path?i=3"));
+  c.send(get_request("/delay?ms=50") + post_request("/collect", "hello") +
+         get_request("/path?i=3"));
   RawResponse a = c.read_response(), b = c.read_response(), d = c.read_response();
   BOOST_TEST(a.error == "");
   BOOST_TEST(without_date(a.raw) ==
              "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 4\r\n\r\n"
              "done");
   BOOST_TEST(b.error == "");
-  BOOST_TEST(without_date(b.raw) ==
-             "HTTP/1.1 200 OK\r\ndate: *\r\ncontent-length: 5\r\n\r\nhello");
+  BOOST_TEST(without_date(b.raw) == "HTTP/1.1 200 OK\r\ndate: *\r\ncontent-length: 5\r\n\r\nhello");
   BOOST_TEST(d.error == "");
   BOOST_TEST(d.body == "/path?i=3");
   BOOST_TEST(d.header("connection") == "<none>");
   // Still open for a fourth.
-  c.send(get("/"));
+  c.send(get_request("/"));
   check_hello(c.read_response());
 }
 
@@ -532,8 +511,10 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
 
 BOOST_AUTO_TEST_CASE(chunked_request_body_with_extensions_and_trailers) {
   TestServer srv;
-  const std::string head = "POST /collect HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n";
-  const std::string chunks = "5;ext=1\r\nhello\r\n6;a;b=\"q;v\"\r\n world\r\n0\r\nx-t: v\r\nx-u: w\r\n\r\n";
+  const std::string head =
+      "POST /collect HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n";
+  const std::string chunks =
+      "5;ext=1\r\nhello\r\n6;a;b=\"q;v\"\r\n world\r\n0\r\nx-t: v\r\nx-u: w\r\n\r\n";
   {
     RawResponse r = roundtrip(srv.port(), head + chunks);
     BOOST_TEST(r.error == "");
@@ -542,8 +523,9 @@ BOOST_AUTO_TEST_CASE(chunked_request_body_with_extensions_and_trailers) {
   }
   {
     // The handler sees the trailers as the body's last frame.
-    RawResponse r = roundtrip(
-        srv.port(), "POST /count HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n" + chunks);
+    RawResponse r =
+        roundtrip(srv.port(),
+                  "POST /count HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n" + chunks);
     BOOST_TEST(r.error == "");
     BOOST_TEST(r.body == "bytes=11 trailers=x-t:v,x-u:w");
   }
@@ -564,7 +546,7 @@ BOOST_AUTO_TEST_CASE(chunked_request_body_with_extensions_and_trailers) {
       BOOST_TEST(r.trailers[0].first == "x-t");
       BOOST_TEST(r.trailers[0].second == "v");
     }
-    c.send(get("/"));
+    c.send(get_request("/"));
     check_hello(c.read_response());
   }
 }
@@ -573,20 +555,22 @@ BOOST_AUTO_TEST_CASE(chunked_response_from_a_channel) {
   TestServer srv;
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
-  c.send(get("/stream?n=3&trailer=1"));
+  c.send(get_request("/stream?n=3&trailer=1"));
   RawResponse r = c.read_response();
   BOOST_TEST(r.error == "");
-  BOOST_TEST(without_date(r.raw) ==
-             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ntransfer-encoding: chunked\r\n\r\n"
-             "8\r\nchunk 0\n\r\n8\r\nchunk 1\n\r\n8\r\nchunk 2\n\r\n0\r\nx-chunks: 3\r\n\r\n");
-  c.send(get("/stream?n=0"));
+  BOOST_TEST(
+      without_date(r.raw) ==
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ntransfer-encoding: chunked\r\n\r\n"
+      "8\r\nchunk 0\n\r\n8\r\nchunk 1\n\r\n8\r\nchunk 2\n\r\n0\r\nx-chunks: 3\r\n\r\n");
+  c.send(get_request("/stream?n=0"));
   r = c.read_response();
   BOOST_TEST(r.error == "");
-  BOOST_TEST(without_date(r.raw) ==
-             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ntransfer-encoding: chunked\r\n\r\n"
-             "0\r\n\r\n");
+  BOOST_TEST(
+      without_date(r.raw) ==
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ntransfer-encoding: chunked\r\n\r\n"
+      "0\r\n\r\n");
   // A larger stream, through curl.
-  CurlResult cr = curl({"-D", "-", url(srv.port(), "/stream?n=1000")});
+  CurlResult cr = run_curl({"-D", "-", url(srv.port(), "/stream?n=1000")});
   BOOST_TEST(cr.exit_code == 0, cr.err);
   std::string want;
   for (int i = 0; i < 1000; ++i) want += "chunk " + std::to_string(i) + "\n";
@@ -616,7 +600,7 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_is_sent_when_the_handler_reads) {
   BOOST_TEST(r.error == "");
   BOOST_TEST(without_date(r.raw) == "HTTP/1.1 200 OK\r\ndate: *\r\ncontent-length: 3\r\n\r\nabc");
   // The connection is still good.
-  c.send(get("/"));
+  c.send(get_request("/"));
   check_hello(c.read_response());
 }
 
@@ -627,9 +611,10 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_rejected_without_reading_gets_answer_an
   c.send("POST /reject HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n");
   RawResponse r = c.read_response();  // no 100 Continue first
   BOOST_TEST(r.error == "");
-  BOOST_TEST(without_date(r.raw) ==
-             "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 9\r\n"
-             "connection: close\r\n\r\nrejected\n");
+  BOOST_TEST(
+      without_date(r.raw) ==
+      "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 9\r\n"
+      "connection: close\r\n\r\nrejected\n");
   std::string extra;
   BOOST_TEST(c.wait_closed(kLimit, &extra));
   BOOST_TEST(extra == "");
@@ -643,19 +628,20 @@ BOOST_AUTO_TEST_CASE(head_has_content_length_but_no_body) {
   c.send("HEAD / HTTP/1.1\r\nhost: t\r\n\r\n");
   RawResponse r = c.read_response(/*head_request=*/true);
   BOOST_TEST(r.error == "");
-  BOOST_TEST(without_date(r.raw) ==
-             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 13\r\n\r\n");
+  BOOST_TEST(
+      without_date(r.raw) ==
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 13\r\n\r\n");
   // A streamed body: no framing headers, no body.
   c.send("HEAD /stream?n=3 HTTP/1.1\r\nhost: t\r\n\r\n");
   r = c.read_response(true);
   BOOST_TEST(r.error == "");
   BOOST_TEST(r.header_names() == "content-type,date");
   // The next response starts right after: no body bytes were sent.
-  c.send(get("/"));
+  c.send(get_request("/"));
   RawResponse next = c.read_response();
   BOOST_TEST(without_date(next.raw) == kHelloRaw);
   // curl -I agrees.
-  CurlResult cr = curl({"-I", url(srv.port(), "/")});
+  CurlResult cr = run_curl({"-I", url(srv.port(), "/")});
   BOOST_TEST(cr.exit_code == 0, cr.err);
   BOOST_TEST(cr.out.find("content-length: 13\r\n") != std::string::npos, cr.out);
 }
@@ -664,16 +650,18 @@ BOOST_AUTO_TEST_CASE(unread_request_body_is_discarded_and_the_connection_kept) {
   TestServer srv;
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
-  c.send(post("/reject", "hello"));
+  c.send(post_request("/reject", "hello"));
   RawResponse r = c.read_response();
   BOOST_TEST(r.error == "");
   BOOST_TEST(r.status == 403);
   BOOST_TEST(r.header("connection") == "<none>");
-  c.send("POST /reject HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  c.send(
+      "POST /reject HTTP/1.1\r\nhost: t\r\ntransfer-encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
   r = c.read_response();
   BOOST_TEST(r.error == "");
   BOOST_TEST(r.status == 403);
-  c.send(get("/"));
+  c.send(get_request("/"));
   check_hello(c.read_response());
 }
 
@@ -691,7 +679,7 @@ BOOST_AUTO_TEST_CASE(http10_closes_by_default) {
              "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 13\r\n"
              "connection: close\r\n\r\nHello, world!");
   BOOST_TEST(c.wait_closed());
-  CurlResult cr = curl({"--http1.0", url(srv.port(), "/")});
+  CurlResult cr = run_curl({"--http1.0", url(srv.port(), "/")});
   BOOST_TEST(cr.exit_code == 0, cr.err);
   BOOST_TEST(cr.out == "Hello, world!");
 }
@@ -723,9 +711,10 @@ BOOST_AUTO_TEST_CASE(http10_streamed_body_is_close_delimited) {
       c.send("GET /stream?n=3 HTTP/1.0\r\n" + std::string(extra) + "\r\n");
       RawResponse r = c.read_response();  // read until the server closes
       BOOST_TEST(r.error == "");
-      BOOST_TEST(without_date(r.raw) ==
-                 "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\nconnection: close\r\n\r\n"
-                 "chunk 0\nchunk 1\nchunk 2\n");
+      BOOST_TEST(
+          without_date(r.raw) ==
+          "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\nconnection: close\r\n\r\n"
+          "chunk 0\nchunk 1\nchunk 2\n");
     }
   }
 }
@@ -735,7 +724,7 @@ BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
   {
     RawConn c(srv.port());
     BOOST_REQUIRE(c.connected());
-    c.send(get("/", "connection: close\r\n"));
+    c.send(get_request("/", "connection: close\r\n"));
     RawResponse r = c.read_response();
     BOOST_TEST(without_date(r.raw) ==
                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 13\r\n"
@@ -746,7 +735,7 @@ BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
     // With a body the handler never reads.
     RawConn c(srv.port());
     BOOST_REQUIRE(c.connected());
-    c.send(post("/reject", "hello", "connection: close\r\n"));
+    c.send(post_request("/reject", "hello", "connection: close\r\n"));
     RawResponse r = c.read_response();
     BOOST_TEST(r.error == "");
     BOOST_TEST(r.status == 403);
@@ -754,6 +743,58 @@ BOOST_AUTO_TEST_CASE(connection_close_is_honoured) {
     BOOST_TEST(r.body == "rejected\n");
     BOOST_TEST(c.wait_closed());
   }
+}
+
+BOOST_AUTO_TEST_CASE(nothing_is_answered_after_connection_close) {
+  TestServer srv;
+  RawConn c(srv.port());
+  BOOST_REQUIRE(c.connected());
+  c.send(get_request("/", "connection: close\r\n") + get_request("/path?second=1"));
+  RawResponse r = c.read_response();
+  BOOST_TEST(r.body == "Hello, world!");
+  std::string extra;
+  BOOST_TEST(c.wait_closed(kLimit, &extra));
+  BOOST_TEST(extra == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_half_closes_after_its_request_gets_the_answer) {
+  TestServer srv;
+  for (const std::string& req : {get_request("/"), post_request("/collect", "Hello, world!")}) {
+    RawConn c(srv.port());
+    BOOST_REQUIRE(c.connected());
+    c.send(req);
+    c.shutdown_write();
+    RawResponse r = c.read_response();
+    BOOST_TEST(r.error == "");
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.body == "Hello, world!");
+    BOOST_TEST(c.wait_closed());
+  }
+}
+
+// Heads and bodies split at every byte: a head kept across reads keeps its offsets.
+BOOST_AUTO_TEST_CASE(requests_sent_one_byte_at_a_time) {
+  TestServer srv;
+  RawConn c(srv.port());
+  BOOST_REQUIRE(c.connected());
+  const std::string req =
+      "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-type: a/b\r\ntransfer-encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\nx-t: v\r\n\r\n" +
+      post_request("/collect", "hello", "x-long: " + std::string(100, 'z') + "\r\n") +
+      get_request("/path?last=1");
+  for (char ch : req) {
+    BOOST_REQUIRE(c.send(std::string_view(&ch, 1)));
+    std::this_thread::sleep_for(1ms);  // pacing, not synchronisation: a segment per byte
+  }
+  RawResponse a = c.read_response(), b = c.read_response(), d = c.read_response();
+  BOOST_TEST(a.error == "");
+  BOOST_TEST(a.header("content-type") == "a/b");
+  BOOST_TEST(a.body == "abc");
+  BOOST_TEST(a.trailers.size() == 1u);
+  BOOST_TEST(b.error == "");
+  BOOST_TEST(b.body == "hello");
+  BOOST_TEST(d.error == "");
+  BOOST_TEST(d.body == "/path?last=1");
 }
 
 // =============================================================================================
@@ -765,7 +806,7 @@ BOOST_AUTO_TEST_CASE(echo_8_mib_raw_streams_in_small_frames) {
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
   RawResponse r = send_while_reading(
-      c, post("/echo", data, "content-type: application/octet-stream\r\n"));
+      c, post_request("/echo", data, "content-type: application/octet-stream\r\n"));
   BOOST_TEST(r.error == "");
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.header("content-length") == std::to_string(8 << 20));
@@ -779,11 +820,12 @@ BOOST_AUTO_TEST_CASE(echo_8_mib_raw_streams_in_small_frames) {
 BOOST_AUTO_TEST_CASE(echo_8_mib_with_curl_content_length_and_chunked) {
   TestServer srv;
   const std::string data = random_bytes(8 << 20, 2);
-  const std::string in = tmp_path("curl_in"), out = tmp_path("curl_out"), hdr = tmp_path("curl_hdr");
+  const std::string in = tmp_path("curl_in"), out = tmp_path("curl_out"),
+                    hdr = tmp_path("curl_hdr");
   write_file(in, data);
   {
     // curl sends "Expect: 100-continue" for a body this large.
-    CurlResult cr = curl({"--data-binary", "@" + in, "-H", "content-type: application/x-test",
+    CurlResult cr = run_curl({"--data-binary", "@" + in, "-H", "content-type: application/x-test",
                               "-o", out, "-D", hdr, url(srv.port(), "/echo")});
     BOOST_TEST(cr.exit_code == 0, cr.err);
     std::string headers = read_file(hdr);
@@ -794,8 +836,8 @@ BOOST_AUTO_TEST_CASE(echo_8_mib_with_curl_content_length_and_chunked) {
     BOOST_TEST(srv.probe().max_frame.load() <= uint64_t{64 << 10});
   }
   {
-    CurlResult cr = curl({"--data-binary", "@" + in, "-H", "transfer-encoding: chunked",
-                              "-o", out, "-D", hdr, url(srv.port(), "/echo")});
+    CurlResult cr = run_curl({"--data-binary", "@" + in, "-H", "transfer-encoding: chunked", "-o",
+                              out, "-D", hdr, url(srv.port(), "/echo")});
     BOOST_TEST(cr.exit_code == 0, cr.err);
     std::string headers = read_file(hdr);
     BOOST_TEST(headers.find("transfer-encoding: chunked\r\n") != std::string::npos, headers);
@@ -804,7 +846,7 @@ BOOST_AUTO_TEST_CASE(echo_8_mib_with_curl_content_length_and_chunked) {
   {
     // A handler that only counts: no frame over 64 KiB, all bytes seen.
     srv.probe().max_frame.store(0);
-    CurlResult cr = curl({"--data-binary", "@" + in, url(srv.port(), "/count")});
+    CurlResult cr = run_curl({"--data-binary", "@" + in, url(srv.port(), "/count")});
     BOOST_TEST(cr.exit_code == 0, cr.err);
     BOOST_TEST(cr.out == "bytes=8388608 trailers=");
     BOOST_TEST(srv.probe().max_frame.load() <= uint64_t{64 << 10});
@@ -832,7 +874,8 @@ void thousand_connections(int port, int n) {
     conns.emplace_back(port);
     BOOST_REQUIRE(conns.back().connected());
   }
-  for (int i = 0; i < n; ++i) BOOST_REQUIRE(conns[i].send(get("/path?i=" + std::to_string(i))));
+  for (int i = 0; i < n; ++i)
+    BOOST_REQUIRE(conns[i].send(get_request("/path?i=" + std::to_string(i))));
   // A response is complete once its head and its content-length bytes are in.
   std::vector<std::string> got(static_cast<std::size_t>(n));
   std::vector<bool> done(static_cast<std::size_t>(n), false);
@@ -870,14 +913,15 @@ void thousand_connections(int port, int n) {
   for (int i = 0; i < n; ++i) {
     const std::string body = "/path?i=" + std::to_string(i);
     const std::string& g = got[i];
-    right += g.rfind("HTTP/1.1 200 OK\r\n", 0) == 0 &&
-             g.find("content-length: " + std::to_string(body.size()) + "\r\n") != std::string::npos &&
-             g.size() >= body.size() && g.compare(g.size() - body.size(), body.size(), body) == 0;
+    right +=
+        g.rfind("HTTP/1.1 200 OK\r\n", 0) == 0 &&
+        g.find("content-length: " + std::to_string(body.size()) + "\r\n") != std::string::npos &&
+        g.size() >= body.size() && g.compare(g.size() - body.size(), body.size(), body) == 0;
   }
   BOOST_TEST(right == n);
   // All still open and usable (keep-alive): a second request on a sample of them.
   for (int i = 0; i < n; i += 100) {
-    conns[i].send(get("/"));
+    conns[i].send(get_request("/"));
     check_hello(conns[i].read_response());
   }
 }
@@ -917,8 +961,9 @@ BOOST_AUTO_TEST_CASE(differing_content_lengths_are_400) {
                   "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n"
                   "hello!",
                   400, "Bad Request");
-  expect_rejected(srv.port(), "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 5, 6\r\n\r\nhello!",
-                  400, "Bad Request");
+  expect_rejected(srv.port(),
+                  "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 5, 6\r\n\r\nhello!", 400,
+                  "Bad Request");
   expect_rejected(srv.port(), "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: -1\r\n\r\n", 400,
                   "Bad Request");
   expect_rejected(srv.port(),
@@ -930,16 +975,16 @@ BOOST_AUTO_TEST_CASE(invalid_bytes_in_the_head_are_400) {
   TestServer srv;
   using namespace std::string_literals;
   const std::string cases[] = {
-      "GET / HTTP/1.1\r\nho\0st: t\r\n\r\n"s,             // NUL in a name
-      "GET / HTTP/1.1\r\nhost: t\0u\r\n\r\n"s,            // NUL in a value
-      "GET / HTTP/1.1\r\nhost: t\ru\r\n\r\n"s,            // bare CR in a value
-      "GET / HTTP/1.1\r\nx-a: b\x01\r\nhost: t\r\n\r\n"s, // control character in a value
-      "GET / HTTP/1.1\r\nx(a): b\r\nhost: t\r\n\r\n"s,    // separator in a name
-      "GET / HTTP/1.1\r\nhost : t\r\n\r\n"s,              // space before the colon
-      "GET / HTTP/1.1\nhost: t\n\n"s,                     // bare LF line ends
+      "GET / HTTP/1.1\r\nho\0st: t\r\n\r\n"s,                // NUL in a name
+      "GET / HTTP/1.1\r\nhost: t\0u\r\n\r\n"s,               // NUL in a value
+      "GET / HTTP/1.1\r\nhost: t\ru\r\n\r\n"s,               // bare CR in a value
+      "GET / HTTP/1.1\r\nx-a: b\x01\r\nhost: t\r\n\r\n"s,    // control character in a value
+      "GET / HTTP/1.1\r\nx(a): b\r\nhost: t\r\n\r\n"s,       // separator in a name
+      "GET / HTTP/1.1\r\nhost : t\r\n\r\n"s,                 // space before the colon
+      "GET / HTTP/1.1\nhost: t\n\n"s,                        // bare LF line ends
       "GET / HTTP/1.1\r\nhost: t\r\nx-a: b\r\n c\r\n\r\n"s,  // obsolete line folding
-      "GET /a b HTTP/1.1\r\nhost: t\r\n\r\n"s,            // space in the target
-      "GET / HTTP/1.1 \r\nhost: t\r\n\r\n"s,              // junk after the version
+      "GET /a b HTTP/1.1\r\nhost: t\r\n\r\n"s,               // space in the target
+      "GET / HTTP/1.1 \r\nhost: t\r\n\r\n"s,                 // junk after the version
   };
   for (const std::string& req : cases) {
     BOOST_TEST_CONTEXT("request: " << req) { expect_rejected(srv.port(), req, 400, "Bad Request"); }
@@ -952,19 +997,21 @@ BOOST_AUTO_TEST_CASE(header_section_over_max_head_bytes_is_431) {
   TestServer srv(Flavor::kMultiThread, opts);
   // "GET / HTTP/1.1\r\n" + "host: t\r\n" + "x: <v>\r\n" + "\r\n": exactly max_head_bytes passes.
   const std::size_t fixed = 16 + 9 + 5 + 2;
-  RawResponse ok = roundtrip(srv.port(), get("/", "x: " + std::string(1024 - fixed, 'a') + "\r\n"));
+  RawResponse ok =
+      roundtrip(srv.port(), get_request("/", "x: " + std::string(1024 - fixed, 'a') + "\r\n"));
   BOOST_TEST(ok.status == 200);
-  expect_rejected(srv.port(), get("/", "x: " + std::string(1024 - fixed + 1, 'a') + "\r\n"), 431,
-                  "Request Header Fields Too Large");
+  expect_rejected(srv.port(), get_request("/", "x: " + std::string(1024 - fixed + 1, 'a') + "\r\n"),
+                  431, "Request Header Fields Too Large");
   // Far over, in one write, and dribbled in many writes.
-  expect_rejected(srv.port(), get("/", "x: " + std::string(100'000, 'a') + "\r\n"), 431,
+  expect_rejected(srv.port(), get_request("/", "x: " + std::string(100'000, 'a') + "\r\n"), 431,
                   "Request Header Fields Too Large");
   {
     RawConn c(srv.port());
     BOOST_REQUIRE(c.connected());
     c.send("GET / HTTP/1.1\r\n");
     bool sent = true;
-    for (int i = 0; i < 100 && sent; ++i) sent = c.send("x-" + std::to_string(i) + ": " + std::string(20, 'v') + "\r\n");
+    for (int i = 0; i < 100 && sent; ++i)
+      sent = c.send("x-" + std::to_string(i) + ": " + std::string(20, 'v') + "\r\n");
     RawResponse r = c.read_response();
     BOOST_TEST(r.status == 431);
     BOOST_TEST(c.wait_closed());
@@ -976,13 +1023,14 @@ BOOST_AUTO_TEST_CASE(uri_over_max_uri_bytes_is_414) {
   http::ServerOptions opts;
   opts.max_uri_bytes = 100;
   TestServer srv(Flavor::kMultiThread, opts);
-  RawResponse at_limit = roundtrip(srv.port(), get("/path?" + std::string(100 - 6, 'a')));
+  RawResponse at_limit = roundtrip(srv.port(), get_request("/path?" + std::string(100 - 6, 'a')));
   BOOST_TEST(at_limit.status == 200);
   BOOST_TEST(at_limit.body.size() == 100u);
-  expect_rejected(srv.port(), get("/path?" + std::string(100 - 6 + 1, 'a')), 414, "URI Too Long");
+  expect_rejected(srv.port(), get_request("/path?" + std::string(100 - 6 + 1, 'a')), 414,
+                  "URI Too Long");
   // The default limit (8 KiB).
   TestServer dflt;
-  expect_rejected(dflt.port(), get("/" + std::string(9000, 'a')), 414, "URI Too Long");
+  expect_rejected(dflt.port(), get_request("/" + std::string(9000, 'a')), 414, "URI Too Long");
 }
 
 BOOST_AUTO_TEST_CASE(more_than_max_headers_is_431) {
@@ -995,16 +1043,18 @@ BOOST_AUTO_TEST_CASE(more_than_max_headers_is_431) {
     return h;
   };
   // host + 9 = 10 fields: fine; host + 10 = 11: too many.
-  BOOST_TEST(roundtrip(srv.port(), get("/", headers(9))).status == 200);
-  expect_rejected(srv.port(), get("/", headers(10)), 431, "Request Header Fields Too Large");
+  BOOST_TEST(roundtrip(srv.port(), get_request("/", headers(9))).status == 200);
+  expect_rejected(srv.port(), get_request("/", headers(10)), 431,
+                  "Request Header Fields Too Large");
   TestServer dflt;
-  BOOST_TEST(roundtrip(dflt.port(), get("/", headers(99))).status == 200);
-  expect_rejected(dflt.port(), get("/", headers(100)), 431, "Request Header Fields Too Large");
+  BOOST_TEST(roundtrip(dflt.port(), get_request("/", headers(99))).status == 200);
+  expect_rejected(dflt.port(), get_request("/", headers(100)), 431,
+                  "Request Header Fields Too Large");
 }
 
 BOOST_AUTO_TEST_CASE(expect_other_than_100_continue_is_417) {
   TestServer srv;
-  expect_rejected(srv.port(), post("/collect", "abc", "expect: something-else\r\n"), 417,
+  expect_rejected(srv.port(), post_request("/collect", "abc", "expect: something-else\r\n"), 417,
                   "Expectation Failed");
 }
 
@@ -1012,10 +1062,10 @@ BOOST_AUTO_TEST_CASE(bad_chunked_framing_is_400_and_closes) {
   TestServer srv;
   const std::string head = "POST /count HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n";
   const std::string bodies[] = {
-      "zz\r\nhello\r\n0\r\n\r\n",                       // not hex
-      "-5\r\nhello\r\n0\r\n\r\n",                       // negative
-      "fffffffffffffffffff\r\nhello\r\n0\r\n\r\n",      // overflows
-      "5 \r\nhello\r\n0\r\n\r\n",                       // space after the size
+      "zz\r\nhello\r\n0\r\n\r\n",                   // not hex
+      "-5\r\nhello\r\n0\r\n\r\n",                   // negative
+      "fffffffffffffffffff\r\nhello\r\n0\r\n\r\n",  // overflows
+      "5 \r\nhello\r\n0\r\n\r\n",                   // space after the size
   };
   for (const std::string& b : bodies) {
     BOOST_TEST_CONTEXT("body: " << b) {
@@ -1025,9 +1075,10 @@ BOOST_AUTO_TEST_CASE(bad_chunked_framing_is_400_and_closes) {
       c.send(head + b);
       RawResponse r = c.read_response();
       BOOST_TEST(r.error == "");
-      BOOST_TEST(without_date(r.raw) ==
-                 "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ndate: *\r\n"
-                 "content-length: 12\r\nconnection: close\r\n\r\nBad Request\n");
+      BOOST_TEST(
+          without_date(r.raw) ==
+          "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ndate: *\r\n"
+          "content-length: 12\r\nconnection: close\r\n\r\nBad Request\n");
       BOOST_TEST(c.wait_closed());
       // Streamed back by /echo, the response cannot be completed: the connection just closes.
       RawConn e(srv.port());
@@ -1050,7 +1101,8 @@ BOOST_AUTO_TEST_CASE(chunk_data_not_followed_by_crlf_is_400,
   TestServer srv;
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
-  c.send("POST /count HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n");
+  c.send(
+      "POST /count HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n");
   RawResponse r = c.read_response();
   BOOST_TEST(r.status == 400, r.raw);
   BOOST_TEST(c.wait_closed());
@@ -1069,17 +1121,18 @@ BOOST_AUTO_TEST_CASE(stalled_head_gets_408_while_others_are_served) {
   RawConn other(srv.port());
   BOOST_REQUIRE(other.connected());
   for (int i = 0; i < 3; ++i) {
-    other.send(get("/"));
+    other.send(get_request("/"));
     check_hello(other.read_response());
     check_healthy(srv.port());
   }
   RawResponse r = slow.read_response();
   const int waited = elapsed_ms(t0);
   BOOST_TEST(r.error == "");
-  BOOST_TEST(without_date(r.raw) ==
-             "HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ndate: *\r\n"
-             "content-length: 51\r\nconnection: close\r\n\r\n"
-             "Request Timeout: request head not received in time\n");
+  BOOST_TEST(
+      without_date(r.raw) ==
+      "HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ndate: *\r\n"
+      "content-length: 51\r\nconnection: close\r\n\r\n"
+      "Request Timeout: request head not received in time\n");
   BOOST_TEST(slow.wait_closed());
   BOOST_TEST(waited >= 250, "408 after " << waited << " ms");
   BOOST_TEST(waited < 5000, "408 after " << waited << " ms");
@@ -1123,7 +1176,7 @@ BOOST_AUTO_TEST_CASE(idle_keep_alive_connection_is_closed_quietly) {
   TestServer srv(Flavor::kMultiThread, timeouts(10s, 300ms));
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
-  c.send(get("/"));
+  c.send(get_request("/"));
   check_hello(c.read_response());
   const auto t0 = Clock::now();
   std::string extra;
@@ -1158,7 +1211,7 @@ BOOST_AUTO_TEST_CASE(handler_error_status_becomes_its_http_status_without_the_me
   BOOST_REQUIRE(c.connected());
   for (const Case& k : cases) {
     BOOST_TEST_CONTEXT("code " << static_cast<int>(k.code)) {
-      c.send(get("/error?code=" + std::to_string(static_cast<int>(k.code))));
+      c.send(get_request("/error?code=" + std::to_string(static_cast<int>(k.code))));
       RawResponse r = c.read_response();
       BOOST_TEST(r.error == "");
       BOOST_TEST(without_date(r.raw) ==
@@ -1173,17 +1226,17 @@ BOOST_AUTO_TEST_CASE(handler_exception_is_500_without_its_text) {
   TestServer srv;
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
-  c.send(get("/throw"));
+  c.send(get_request("/throw"));
   RawResponse r = c.read_response();
   BOOST_TEST(r.error == "");
   BOOST_TEST(without_date(r.raw) ==
              "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
              "date: *\r\ncontent-length: 22\r\n\r\nInternal Server Error\n");
   BOOST_TEST(r.raw.find("secret") == std::string::npos);
-  c.send(get("/"));
+  c.send(get_request("/"));
   check_hello(c.read_response());
   // An unknown path is the router's 404 (a response, not an error).
-  RawResponse nf = roundtrip(srv.port(), get("/nope"));
+  RawResponse nf = roundtrip(srv.port(), get_request("/nope"));
   BOOST_TEST(nf.status == 404);
 }
 
@@ -1198,14 +1251,14 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown_finishes_in_flight_closes_idle_refuses_ne
       // An idle keep-alive connection, one stalled inside a head, and a request in flight.
       RawConn idle(srv.port());
       BOOST_REQUIRE(idle.connected());
-      idle.send(get("/"));
+      idle.send(get_request("/"));
       check_hello(idle.read_response());
       RawConn half(srv.port());
       BOOST_REQUIRE(half.connected());
       half.send("GET / HTTP/1.1\r\nhost");
       RawConn busy(srv.port());
       BOOST_REQUIRE(busy.connected());
-      busy.send(get("/gate"));
+      busy.send(get_request("/gate"));
       BOOST_REQUIRE(weft::testing::eventually([&] { return probe.started.load() == 1; }));
 
       srv.shutdown();
@@ -1235,7 +1288,7 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown_with_a_delay_in_flight) {
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
   const auto t0 = Clock::now();
-  c.send(get("/delay?ms=300"));
+  c.send(get_request("/delay?ms=300"));
   BOOST_REQUIRE(weft::testing::eventually([&] { return srv.probe().delaying.load() == 1; }));
   srv.shutdown();
   RawResponse r = c.read_response();
@@ -1254,7 +1307,7 @@ BOOST_AUTO_TEST_CASE(shutdown_timeout_cancels_a_handler_that_never_finishes) {
   TestServer srv(Flavor::kMultiThread, opts);
   RawConn c(srv.port());
   BOOST_REQUIRE(c.connected());
-  c.send(get("/forever"));
+  c.send(get_request("/forever"));
   BOOST_REQUIRE(weft::testing::eventually([&] { return srv.probe().started.load() == 1; }));
   const auto t0 = Clock::now();
   srv.shutdown();

@@ -17,6 +17,7 @@ PACKAGES=(
   libprotobuf-dev libprotoc-dev protobuf-compiler  # protobuf, libprotoc, protoc
   protobuf-compiler-grpc libgrpc++-dev grpc-proto  # grpc++ as a test peer, interop protos
   libssl-dev zlib1g-dev                   # TLS, gzip
+  nlohmann-json3-dev                      # JSON in examples/hello (header-only)
   curl                                    # independent HTTP client in integration tests
   netcat-openbsd                          # README: talk to the echo example
 )

@@ -3,8 +3,10 @@
 // it. Each case checks the public contract in http_echo.cc's header comment exactly.
 #define BOOST_TEST_MODULE http_echo_test
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <boost/test/unit_test.hpp>
@@ -23,8 +25,12 @@
 #include "weft/tools/testing/child_server.h"
 
 using weft::http::testing::CurlResult;
+using weft::http::testing::get_request;
 using weft::http::testing::RawConn;
 using weft::http::testing::RawResponse;
+using weft::http::testing::roundtrip;
+using weft::http::testing::run_curl;
+using weft::http::testing::url;
 using weft::http::testing::without_date;
 using weft::testing::ChildServer;
 using Clock = std::chrono::steady_clock;
@@ -41,30 +47,6 @@ struct HttpEcho : ChildServer {
     BOOST_REQUIRE_MESSAGE(started(), "no 'listening on' line, got: " << first_line());
   }
 };
-
-std::string get(std::string_view target) {
-  return "GET " + std::string(target) + " HTTP/1.1\r\nhost: t\r\n\r\n";
-}
-
-RawResponse roundtrip(int port, const std::string& request) {
-  RawConn c(port);
-  if (!c.connected()) {
-    RawResponse r;
-    r.error = "connect failed";
-    return r;
-  }
-  c.send(request);
-  return c.read_response();
-}
-
-std::string url(int port, std::string_view target) {
-  return "http://127.0.0.1:" + std::to_string(port) + std::string(target);
-}
-
-CurlResult curl(std::vector<std::string> args) {
-  args.insert(args.begin(), {"-sS", "--max-time", "30"});
-  return weft::http::testing::run_curl(args);
-}
 
 int elapsed_ms(Clock::time_point since) {
   return static_cast<int>(
@@ -91,6 +73,12 @@ long server_rx_queue(int server_port, int client_port) {
   return -1;
 }
 
+// Bytes this end has sent that the peer's kernel has not acknowledged yet.
+int unacked(int fd) {
+  int n = -1;
+  return ::ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
 int local_port(int fd) {
   sockaddr_in a{};
   socklen_t len = sizeof a;
@@ -113,10 +101,10 @@ BOOST_AUTO_TEST_CASE(port_0_prints_the_listening_line) {
 
 BOOST_AUTO_TEST_CASE(get_root_says_hello) {
   HttpEcho s;
-  RawResponse r = roundtrip(s.port(), get("/"));
+  RawResponse r = roundtrip(s.port(), get_request("/"));
   BOOST_TEST(r.error == "");
   BOOST_TEST(without_date(r.raw) == kHelloRaw);
-  CurlResult cr = curl({"-D", "-", url(s.port(), "/")});
+  CurlResult cr = run_curl({"-D", "-", url(s.port(), "/")});
   BOOST_TEST(cr.exit_code == 0, cr.err);
   BOOST_TEST(cr.out.find("HTTP/1.1 200 OK\r\n") == 0u, cr.out);
   BOOST_TEST(cr.out.find("content-type: text/plain\r\n") != std::string::npos, cr.out);
@@ -132,8 +120,9 @@ BOOST_AUTO_TEST_CASE(post_echo_returns_the_body_byte_for_byte) {
   {
     RawConn c(s.port());
     BOOST_REQUIRE(c.connected());
-    c.send("POST /echo HTTP/1.1\r\nhost: t\r\ncontent-type: application/x-weft\r\ncontent-length: " +
-           std::to_string(data.size()) + "\r\n\r\n" + data);
+    c.send(
+        "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-type: application/x-weft\r\ncontent-length: " +
+        std::to_string(data.size()) + "\r\n\r\n" + data);
     RawResponse r = c.read_response();
     BOOST_TEST(r.error == "");
     BOOST_TEST(r.status == 200);
@@ -153,9 +142,11 @@ BOOST_AUTO_TEST_CASE(post_echo_returns_the_body_byte_for_byte) {
     // curl, with a chunked upload: the echo is chunked too.
     const char* dir = std::getenv("TEST_TMPDIR");
     const std::string in = std::string(dir != nullptr ? dir : "/tmp") + "/http_echo_in";
-    std::ofstream(in, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-    CurlResult cr = curl({"--data-binary", "@" + in, "-H", "content-type: image/png", "-H",
-                          "transfer-encoding: chunked", "-D", "/dev/stderr", url(s.port(), "/echo")});
+    std::ofstream(in, std::ios::binary)
+        .write(data.data(), static_cast<std::streamsize>(data.size()));
+    CurlResult cr =
+        run_curl({"--data-binary", "@" + in, "-H", "content-type: image/png", "-H",
+                  "transfer-encoding: chunked", "-D", "/dev/stderr", url(s.port(), "/echo")});
     BOOST_TEST(cr.exit_code == 0, cr.err);
     BOOST_TEST(cr.err.find("content-type: image/png\r\n") != std::string::npos, cr.err);
     BOOST_TEST(cr.err.find("transfer-encoding: chunked\r\n") != std::string::npos, cr.err);
@@ -166,7 +157,7 @@ BOOST_AUTO_TEST_CASE(post_echo_returns_the_body_byte_for_byte) {
 
 BOOST_AUTO_TEST_CASE(stream_sends_n_chunks) {
   HttpEcho s;
-  RawResponse r = roundtrip(s.port(), get("/stream?n=4"));
+  RawResponse r = roundtrip(s.port(), get_request("/stream?n=4"));
   BOOST_TEST(r.error == "");
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.header("transfer-encoding") == "chunked");
@@ -174,12 +165,12 @@ BOOST_AUTO_TEST_CASE(stream_sends_n_chunks) {
   BOOST_TEST(r.header("content-type") == "text/plain");
   std::vector<std::string> want = {"chunk 0\n", "chunk 1\n", "chunk 2\n", "chunk 3\n"};
   BOOST_TEST(r.chunks == want, boost::test_tools::per_element());
-  r = roundtrip(s.port(), get("/stream?n=0"));
+  r = roundtrip(s.port(), get_request("/stream?n=0"));
   BOOST_TEST(r.error == "");
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.chunks.empty());
   BOOST_TEST(r.raw.substr(r.raw.size() - 5) == "0\r\n\r\n");
-  CurlResult cr = curl({url(s.port(), "/stream?n=500")});
+  CurlResult cr = run_curl({url(s.port(), "/stream?n=500")});
   std::string all;
   for (int i = 0; i < 500; ++i) all += "chunk " + std::to_string(i) + "\n";
   BOOST_TEST(cr.exit_code == 0, cr.err);
@@ -190,20 +181,22 @@ BOOST_AUTO_TEST_CASE(stream_sends_n_chunks) {
 BOOST_AUTO_TEST_CASE(delay_answers_done_after_the_delay) {
   HttpEcho s;
   const auto t0 = Clock::now();
-  RawResponse r = roundtrip(s.port(), get("/delay?ms=300"));
+  RawResponse r = roundtrip(s.port(), get_request("/delay?ms=300"));
   const int waited = elapsed_ms(t0);
   BOOST_TEST(r.error == "");
-  BOOST_TEST(without_date(r.raw) ==
-             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 4\r\n\r\ndone");
+  BOOST_TEST(
+      without_date(r.raw) ==
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: *\r\ncontent-length: 4\r\n\r\ndone");
   BOOST_TEST(waited >= 300, waited << " ms");
   BOOST_TEST(s.stop() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(anything_else_is_404) {
   HttpEcho s;
-  for (std::string req : {get("/nope"), get("/echo/x"), get("/index.html"),
-                          std::string("POST /nope HTTP/1.1\r\nhost: t\r\ncontent-length: 2\r\n\r\nhi"),
-                          std::string("DELETE /x HTTP/1.1\r\nhost: t\r\n\r\n")}) {
+  for (std::string req :
+       {get_request("/nope"), get_request("/echo/x"), get_request("/index.html"),
+        std::string("POST /nope HTTP/1.1\r\nhost: t\r\ncontent-length: 2\r\n\r\nhi"),
+        std::string("DELETE /x HTTP/1.1\r\nhost: t\r\n\r\n")}) {
     BOOST_TEST_CONTEXT(req) {
       RawResponse r = roundtrip(s.port(), req);
       BOOST_TEST(r.error == "");
@@ -213,7 +206,7 @@ BOOST_AUTO_TEST_CASE(anything_else_is_404) {
     }
   }
   // A known path with another method is the router's 405 (with allow), not 404.
-  RawResponse r = roundtrip(s.port(), get("/echo"));
+  RawResponse r = roundtrip(s.port(), get_request("/echo"));
   BOOST_TEST(r.status == 405);
   BOOST_TEST(r.header("allow") == "POST");
   BOOST_TEST(s.stop() == 0);
@@ -224,11 +217,12 @@ BOOST_AUTO_TEST_CASE(sigterm_lets_an_in_flight_request_finish_then_exits_0) {
   RawConn c(s.port());
   BOOST_REQUIRE(c.connected());
   const auto t0 = Clock::now();
-  c.send(get("/delay?ms=500"));
-  // In flight once the server has read the request off its socket.
+  c.send(get_request("/delay?ms=500"));
+  // In flight once the request reached the server's socket (acknowledged) and the server read
+  // it from there.
   const int client_port = local_port(c.fd());
   BOOST_REQUIRE(weft::testing::eventually(
-      [&] { return server_rx_queue(s.port(), client_port) == 0; }));
+      [&] { return unacked(c.fd()) == 0 && server_rx_queue(s.port(), client_port) == 0; }));
   s.signal(SIGTERM);
   RawResponse r = c.read_response();
   BOOST_TEST(r.error == "");
@@ -244,7 +238,7 @@ BOOST_AUTO_TEST_CASE(sigterm_closes_idle_connections_and_exits_0) {
   HttpEcho s;
   RawConn c(s.port());
   BOOST_REQUIRE(c.connected());
-  c.send(get("/"));
+  c.send(get_request("/"));
   BOOST_TEST(without_date(c.read_response().raw) == kHelloRaw);
   BOOST_TEST(s.stop() == 0);
   BOOST_TEST(c.wait_closed());
@@ -253,7 +247,7 @@ BOOST_AUTO_TEST_CASE(sigterm_closes_idle_connections_and_exits_0) {
 BOOST_AUTO_TEST_CASE(thread_per_core_mode_answers) {
   HttpEcho s("thread-per-core");
   for (int i = 0; i < 4; ++i) {  // fresh connections land on either thread's listener
-    RawResponse r = roundtrip(s.port(), get("/"));
+    RawResponse r = roundtrip(s.port(), get_request("/"));
     BOOST_TEST(r.error == "");
     BOOST_TEST(without_date(r.raw) == kHelloRaw);
   }

@@ -1,8 +1,6 @@
 #include "weft/http/testing/raw_client.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,9 +10,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <cerrno>
-#include <thread>
+#include <cstdlib>
+
+#include "weft/tools/testing/loopback.h"
 
 extern char** environ;
 
@@ -80,19 +79,7 @@ std::string without_date(std::string raw) {
   return raw;
 }
 
-RawConn::RawConn(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return;
-  }
-  fd_ = fd;
-}
+RawConn::RawConn(int port) : fd_(weft::testing::connect_loopback(port)) {}
 
 RawConn::RawConn(RawConn&& o) noexcept : fd_(o.fd_), buf_(std::move(o.buf_)) { o.fd_ = -1; }
 
@@ -268,6 +255,33 @@ bool RawConn::stays_quiet(Millis quiet) {
   return buf_.empty() && fill(Clock::now() + quiet) == Got::kTimeout;
 }
 
+std::string get_request(std::string_view target, std::string_view extra_headers) {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nhost: t\r\n" + std::string(extra_headers) +
+         "\r\n";
+}
+
+std::string post_request(std::string_view target, std::string_view body,
+                         std::string_view extra_headers) {
+  return "POST " + std::string(target) +
+         " HTTP/1.1\r\nhost: t\r\ncontent-length: " + std::to_string(body.size()) + "\r\n" +
+         std::string(extra_headers) + "\r\n" + std::string(body);
+}
+
+RawResponse roundtrip(int port, std::string_view request, bool head_request) {
+  RawConn c(port);
+  if (!c.connected()) {
+    RawResponse r;
+    r.error = "connect failed";
+    return r;
+  }
+  c.send(request);
+  return c.read_response(head_request);
+}
+
+std::string url(int port, std::string_view target) {
+  return "http://127.0.0.1:" + std::to_string(port) + std::string(target);
+}
+
 CurlResult run_curl(const std::vector<std::string>& args, Millis limit) {
   CurlResult res;
   int out[2], err[2];
@@ -284,6 +298,12 @@ CurlResult run_curl(const std::vector<std::string>& args, Millis limit) {
   std::vector<char*> argv;
   static char curl_name[] = "curl";
   argv.push_back(curl_name);
+  // Silent but for errors; curl gives up a second before it would be killed.
+  static char silent[] = "-sS", max_time[] = "--max-time";
+  std::string seconds = std::to_string(std::max<long long>(1, limit.count() / 1000 - 1));
+  argv.push_back(silent);
+  argv.push_back(max_time);
+  argv.push_back(seconds.data());
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;

@@ -2,11 +2,11 @@
 // control every byte on the wire (http/server_test, examples/http_echo/http_echo_test).
 //
 //   weft::http::testing::RawConn c(port);
-//   c.send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+//   c.send(get_request("/"));                    // "GET / HTTP/1.1\r\nhost: t\r\n\r\n"
 //   RawResponse r = c.read_response();          // bounded: r.error says what went wrong
 //   r.status; r.header("content-length"); r.body; without_date(r.raw);
 //   c.wait_closed();                             // the server closed (EOF or reset) in time
-//   CurlResult cr = run_curl({"-sS", url});      // cr.exit_code, cr.out, cr.err
+//   CurlResult cr = run_curl({url(port, "/")});  // cr.exit_code, cr.out, cr.err
 //
 // read_response() decodes what the server sends: content-length, chunked (each chunk's data
 // and the trailers are kept), close-delimited, and no body for HEAD, 1xx, 204 and 304. It is
@@ -84,12 +84,22 @@ class RawConn {
   std::string buf_;
 };
 
+// "GET <target> HTTP/1.1" with host: t, then `extra_headers` (each ending in CRLF).
+std::string get_request(std::string_view target, std::string_view extra_headers = "");
+// "POST <target> HTTP/1.1" with host: t, content-length, `extra_headers`, then `body`.
+std::string post_request(std::string_view target, std::string_view body,
+                         std::string_view extra_headers = "");
+// `request` on a fresh connection, and the first response ("connect failed" in error).
+RawResponse roundtrip(int port, std::string_view request, bool head_request = false);
+// "http://127.0.0.1:<port><target>".
+std::string url(int port, std::string_view target);
+
 struct CurlResult {
   int exit_code = -1;  // curl's exit code; -1 if it did not finish within the bound
   std::string out;     // stdout
   std::string err;     // stderr
 };
-// Runs curl (from PATH) with `args`, capturing its output; killed after `limit`.
+// Runs `curl -sS --max-time <limit> args...` (curl from PATH), capturing its output.
 CurlResult run_curl(const std::vector<std::string>& args, Millis limit = Millis(60'000));
 
 }  // namespace weft::http::testing

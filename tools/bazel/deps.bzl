@@ -10,7 +10,8 @@ Each repository is declared only when the workspace does not have one of that na
 user who already brings their own @absl or @protobuf keeps it.
 """
 
-# name -> (path on the system, BUILD file in //third_party)
+# name -> (path on the system, BUILD file in //third_party). The Debian packages that provide
+# them are listed in tools/setup.sh.
 _SYSTEM_LIBS = {
     "absl": ("/usr", "absl.BUILD"),
     "boost_test": ("/usr", "boost_test.BUILD"),
@@ -20,6 +21,7 @@ _SYSTEM_LIBS = {
     "grpc": ("/usr", "grpc.BUILD"),
     "openssl": ("/usr", "openssl.BUILD"),
     "zlib": ("/usr", "zlib.BUILD"),
+    "nlohmann_json": ("/usr", "nlohmann_json.BUILD"),
 }
 
 def weft_deps():

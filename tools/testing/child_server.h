@@ -3,7 +3,7 @@
 //
 //   weft::testing::ChildServer s("examples/echo/echo", {"--port=0", "--workers=2"});
 //   BOOST_REQUIRE(s.started());               // it printed "listening on 127.0.0.1:PORT"
-//   int fd = weft::testing::connect_loopback(s.port());
+//   int fd = weft::testing::connect_loopback(s.port());   // loopback.h
 //   BOOST_TEST(s.stop() == 0);                // SIGTERM, then its exit code
 //
 // The child's stdout is a pipe; its first line must be "listening on 127.0.0.1:PORT" (it is
@@ -13,12 +13,9 @@
 // on the results (and connect_loopback may run on client threads).
 #pragma once
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,22 +26,9 @@
 #include <thread>
 #include <vector>
 
-namespace weft::testing {
+#include "weft/tools/testing/loopback.h"
 
-// A blocking TCP connection to 127.0.0.1:port; -1 on failure.
-inline int connect_loopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+namespace weft::testing {
 
 class ChildServer {
  public:
@@ -79,7 +63,8 @@ class ChildServer {
     }
     first_line_ = line;
     int port = 0;
-    if (std::sscanf(line.c_str(), "listening on 127.0.0.1:%d", &port) == 1 && port > 0) port_ = port;
+    if (std::sscanf(line.c_str(), "listening on 127.0.0.1:%d", &port) == 1 && port > 0)
+      port_ = port;
   }
   ChildServer(const ChildServer&) = delete;
   ChildServer& operator=(const ChildServer&) = delete;

@@ -140,6 +140,10 @@ int Parser::on_headers_complete(llhttp_t* p) {
 }
 
 int Parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
+  // llhttp reports an open span at the end of every execute(), with no bytes when it was given
+  // none: that is not a piece of body (and must not pause, or an execute() without new bytes
+  // would report an empty kData forever).
+  if (len == 0) return 0;
   Parser* s = self(p);
   s->data_begin_ = static_cast<std::size_t>(at - s->base_);
   s->data_end_ = s->data_begin_ + len;
