@@ -160,7 +160,7 @@ namespace {
 
 // Where a request goes.
 struct Target {
-  std::string host;       // for lookup_host: no brackets around an IPv6 literal
+  std::string host;  // for lookup_host: no brackets around an IPv6 literal
   uint16_t port = 80;
   std::string authority;  // for the Host header: as written in the URI
   std::string key;        // the pool's key
@@ -173,8 +173,8 @@ absl::StatusOr<Target> target_of(const Uri& uri) {
                      uri.to_string(), "\""));
   }
   if (uri.scheme() == "https") {
-    return absl::UnimplementedError(absl::StrCat(
-        "https is not supported by http::Client yet (no TLS): ", uri.to_string()));
+    return absl::UnimplementedError(
+        absl::StrCat("https is not supported by http::Client yet (no TLS): ", uri.to_string()));
   }
   if (uri.scheme() != "http") {
     return absl::InvalidArgumentError(
@@ -213,8 +213,8 @@ h1::Outgoing encode(Request<Body>& req, const Target& t) {
   } else if (m == Method::POST || m == Method::PUT || m == Method::PATCH) {
     framing = h1::BodyFraming::of_length(0);  // methods that expect a body say it is empty
   }
-  h1::encode_request_head(out.head, m, req.uri().path_and_query_view(), t.authority,
-                          req.headers(), framing);
+  h1::encode_request_head(out.head, m, req.uri().path_and_query_view(), t.authority, req.headers(),
+                          framing);
   out.framing = framing;
   out.head_request = m == Method::HEAD;
   out.idempotent = m.is_idempotent();
@@ -253,8 +253,8 @@ Task<absl::StatusOr<net::TcpStream>> connect_to(std::string host, uint16_t port,
   Task<absl::StatusOr<net::TcpStream>> bounded = time::timeout(limit, std::move(connect));
   absl::StatusOr<net::TcpStream> s = co_await std::move(bounded);
   if (!s.ok() && absl::IsDeadlineExceeded(s.status())) {
-    co_return absl::DeadlineExceededError(absl::StrCat("connecting to ", host, ":", port,
-                                                       " timed out after ", limit.count(), " ms"));
+    co_return absl::DeadlineExceededError(
+        absl::StrCat("connecting to ", host, ":", port, " timed out after ", limit.count(), " ms"));
   }
   co_return std::move(s);
 }
@@ -344,7 +344,8 @@ Task<absl::StatusOr<Response<Body>>> send_url(std::shared_ptr<ClientShared> s, s
 
 }  // namespace detail
 
-Client::Client(ClientOptions opts) : shared_(std::make_shared<detail::ClientShared>(std::move(opts))) {}
+Client::Client(ClientOptions opts)
+    : shared_(std::make_shared<detail::ClientShared>(std::move(opts))) {}
 
 Task<absl::StatusOr<Response<Body>>> Client::request(Request<Body> req) const {
   return detail::send_request(shared_, std::move(req));

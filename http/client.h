@@ -18,8 +18,13 @@
 // cannot deadlock with us.
 //
 // Responses. The body streams off the connection as it is read (Body::frame / collect); 1xx
-// interim responses (100 Continue) are skipped; an answer to HEAD has no body. A body cut
-// short gives an error from frame(). Trailers of a chunked body come as a trailers frame.
+// interim responses (100 Continue, 103) are skipped; an answer to HEAD, 204 or 304 has no body.
+// A body cut short gives an error from frame(). Trailers of a chunked body come as a trailers
+// frame. 101 Switching Protocols is returned with an empty body and its connection is closed
+// (upgrades are not supported yet). A request body that fails (its stream errors) fails the
+// request and closes the connection; if the response has already ended by then, the request
+// body keeps being sent in the background and the connection is pooled once it is done (the
+// server promised to read it by keeping the connection alive).
 //
 // The pool. A connection goes back to the pool when its response body has been read to the
 // end, the server allowed keep-alive and the request body was sent completely; the next

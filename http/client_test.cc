@@ -6,6 +6,8 @@
 // its idle keep-alive connections). Boost.Test assertions are not thread-safe, so test bodies
 // are tasks that report failures as a Status (WEFT_CO_CHECK) and the test thread checks it.
 #define BOOST_TEST_MODULE client_test
+#include "weft/http/client.h"
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -26,7 +28,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "weft/http/body.h"
-#include "weft/http/client.h"
 #include "weft/http/router.h"
 #include "weft/http/server.h"
 #include "weft/runtime/io/bytes.h"
@@ -46,22 +47,22 @@ using Req = http::Request<http::Body>;
 using Resp = http::Response<http::Body>;
 
 // A failed StatusOr ends the test task with its status and the line.
-#define CO_REQUIRE_OK(sor)                                                                    \
-  do {                                                                                        \
-    if (!(sor).ok()) {                                                                        \
-      co_return absl::Status((sor).status().code(),                                           \
+#define CO_REQUIRE_OK(sor)                                                                     \
+  do {                                                                                         \
+    if (!(sor).ok()) {                                                                         \
+      co_return absl::Status((sor).status().code(),                                            \
                              absl::StrCat("line ", __LINE__, ": ", (sor).status().message())); \
-    }                                                                                         \
+    }                                                                                          \
   } while (0)
 
 // Waits (bounded) until `pred` holds, or ends the test task.
-#define CO_EVENTUALLY(pred)                                                                 \
-  do {                                                                                      \
-    Task<bool> ev_ = eventually(pred);                                                      \
-    const bool ok_ = co_await std::move(ev_);                                               \
-    if (!ok_) {                                                                             \
+#define CO_EVENTUALLY(pred)                                                                      \
+  do {                                                                                           \
+    Task<bool> ev_ = eventually(pred);                                                           \
+    const bool ok_ = co_await std::move(ev_);                                                    \
+    if (!ok_) {                                                                                  \
       co_return absl::InternalError(absl::StrCat("never true: ", #pred, " at line ", __LINE__)); \
-    }                                                                                       \
+    }                                                                                            \
   } while (0)
 
 namespace {
@@ -90,7 +91,8 @@ Task<absl::StatusOr<Resp>> echo(Req req) { co_return Resp(std::move(req).into_bo
 
 Task<void> produce_chunks(http::BodySender tx, uint64_t n) {
   for (uint64_t i = 0; i < n; ++i) {
-    Task<absl::Status> send = tx.send_data(weft::io::Bytes::from("chunk " + std::to_string(i) + "\n"));
+    Task<absl::Status> send =
+        tx.send_data(weft::io::Bytes::from("chunk " + std::to_string(i) + "\n"));
     absl::Status st = co_await std::move(send);
     if (!st.ok()) co_return;
   }
@@ -127,21 +129,12 @@ Task<absl::StatusOr<Resp>> host(Req req) {
 Task<absl::StatusOr<Resp>> framing(Req req) {
   const http::HeaderValue* cl = req.headers().get("content-length");
   const http::HeaderValue* te = req.headers().get("transfer-encoding");
-  // Reads exactly the announced length rather than to the end: the server's request body does
-  // not report its end until more bytes arrive (see the report on server_conn.cc).
-  uint64_t want = 0;
-  const bool sized = cl != nullptr && absl::SimpleAtoi(std::string(cl->as_str()), &want);
-  uint64_t got = 0;
-  while (!sized || got < want) {
-    Task<absl::StatusOr<std::optional<http::Frame>>> next = req.body().frame();
-    absl::StatusOr<std::optional<http::Frame>> f = co_await std::move(next);
-    if (!f.ok()) co_return f.status();
-    if (!f->has_value()) break;
-    got += (*f)->data.size();
-  }
-  co_return text(absl::StrCat("cl=", cl == nullptr ? "-" : std::string(cl->as_str()),
-                              " te=", te == nullptr ? "-" : std::string(te->as_str()),
-                              " body=", got));
+  Task<absl::StatusOr<weft::io::Bytes>> collect = req.body().collect(1 << 20);
+  absl::StatusOr<weft::io::Bytes> body = co_await std::move(collect);
+  if (!body.ok()) co_return body.status();
+  const std::size_t got = body->size();
+  co_return text(absl::StrCat("cl=", cl == nullptr ? "-" : std::string(cl->as_str()), " te=",
+                              te == nullptr ? "-" : std::string(te->as_str()), " body=", got));
 }
 
 Task<void> send_then_trailers(http::BodySender tx) {
@@ -346,7 +339,8 @@ Task<absl::StatusOr<Fetched>> fetch(http::Client client, Req req) {
 }
 
 Task<absl::StatusOr<Fetched>> fetch_get(http::Client client, std::string url) {
-  Task<absl::StatusOr<Fetched>> f = fetch(std::move(client), make_req(http::Method::GET, std::move(url)));
+  Task<absl::StatusOr<Fetched>> f =
+      fetch(std::move(client), make_req(http::Method::GET, std::move(url)));
   absl::StatusOr<Fetched> r = co_await std::move(f);
   co_return r;
 }
@@ -362,7 +356,8 @@ std::string pattern(uint64_t from, uint64_t n) {
 
 Task<absl::Status> produce_pattern(http::BodySender tx, uint64_t total, uint64_t frame) {
   for (uint64_t at = 0; at < total; at += frame) {
-    Task<absl::Status> send = tx.send_data(weft::io::Bytes::from(pattern(at, std::min(frame, total - at))));
+    Task<absl::Status> send =
+        tx.send_data(weft::io::Bytes::from(pattern(at, std::min(frame, total - at))));
     absl::Status st = co_await std::move(send);
     if (!st.ok()) co_return st;
   }
@@ -465,8 +460,7 @@ Task<absl::Status> get_hello() {
   CO_REQUIRE_OK(ts);
   {
     http::Client client;
-    Task<absl::StatusOr<Resp>> send =
-        client.get(absl::StrCat("http://127.0.0.1:", ts->port, "/"));
+    Task<absl::StatusOr<Resp>> send = client.get(absl::StrCat("http://127.0.0.1:", ts->port, "/"));
     absl::StatusOr<Resp> r = co_await std::move(send);
     CO_REQUIRE_OK(r);
     WEFT_CO_CHECK(r->status() == http::StatusCode::OK);
@@ -508,6 +502,18 @@ Task<absl::Status> post_full_body() {
     absl::StatusOr<Fetched> r2 = co_await std::move(f2);
     CO_REQUIRE_OK(r2);
     WEFT_CO_CHECK(r2->body == "cl=0 te=- body=0");
+    // A streamed body of unknown size goes out chunked.
+    std::pair<http::BodySender, http::Body> ch = http::Body::channel(4);
+    JoinHandle<absl::Status> producer =
+        weft::spawn(produce_pattern(std::move(ch.first), 100'000, 30'000));
+    Task<absl::StatusOr<Fetched>> f3 =
+        fetch(client, make_req(http::Method::POST, furl, std::move(ch.second)));
+    absl::StatusOr<Fetched> r3 = co_await std::move(f3);
+    CO_REQUIRE_OK(r3);
+    WEFT_CO_CHECK(r3->body == "cl=- te=chunked body=100000");
+    absl::StatusOr<absl::Status> produced = co_await producer;
+    CO_REQUIRE_OK(produced);
+    WEFT_CO_OK(*produced);
   }
   Task<absl::Status> stop = stop_server(&*ts);
   absl::Status stopped = co_await std::move(stop);
@@ -521,7 +527,8 @@ Task<absl::Status> streamed_echo_8mib() {
     http::Client client(http::ClientOptions{.request_timeout = 60s});
     constexpr uint64_t kTotal = 8 << 20;
     std::pair<http::BodySender, http::Body> ch = http::Body::channel(8);
-    JoinHandle<absl::Status> producer = weft::spawn(produce_pattern(std::move(ch.first), kTotal, 64 * 1024));
+    JoinHandle<absl::Status> producer =
+        weft::spawn(produce_pattern(std::move(ch.first), kTotal, 64 * 1024));
     Req req = make_req(http::Method::POST, absl::StrCat("http://127.0.0.1:", ts->port, "/echo"),
                        std::move(ch.second));
     Task<absl::StatusOr<Resp>> send = client.request(std::move(req));
@@ -752,7 +759,8 @@ Task<absl::Status> server_closes_pooled_connection() {
 // A server that answers one request on a keep-alive connection, then reads the second request
 // and closes without answering (it closed the idle connection just as the request came); the
 // next connection gets "retry".
-Task<void> closes_after_first(std::shared_ptr<net::TcpListener> l, std::shared_ptr<std::atomic<int>> accepted) {
+Task<void> closes_after_first(std::shared_ptr<net::TcpListener> l,
+                              std::shared_ptr<std::atomic<int>> accepted) {
   Task<absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>>> a1 = l->accept();
   absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>> c1 = co_await std::move(a1);
   if (!c1.ok()) co_return;
@@ -776,7 +784,8 @@ Task<void> closes_after_first(std::shared_ptr<net::TcpListener> l, std::shared_p
     Task<absl::StatusOr<std::string>> h = read_request_head(&s);
     absl::StatusOr<std::string> r = co_await std::move(h);
     if (!r.ok()) continue;
-    Task<absl::Status> w = write_str(&s, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nretry");
+    Task<absl::Status> w =
+        write_str(&s, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nretry");
     (void)co_await std::move(w);
   }
 }
@@ -870,8 +879,7 @@ Task<absl::Status> request_timeout() {
 
 Task<absl::Status> malformed_response() {
   RawServer raw = raw_server();
-  JoinHandle<void> server =
-      weft::spawn(raw_reply(raw.listener, "this is not http\r\n\r\n", false));
+  JoinHandle<void> server = weft::spawn(raw_reply(raw.listener, "this is not http\r\n\r\n", false));
   http::Client client;
   Task<absl::StatusOr<Resp>> send = client.get(raw.url("/"));
   absl::StatusOr<Resp> r = co_await std::move(send);
@@ -882,8 +890,8 @@ Task<absl::Status> malformed_response() {
 
   // A head over the limit.
   JoinHandle<void> server2 = weft::spawn(raw_reply(
-      raw.listener,
-      absl::StrCat("HTTP/1.1 200 OK\r\nx-big: ", std::string(2000, 'a'), "\r\n\r\n"), false));
+      raw.listener, absl::StrCat("HTTP/1.1 200 OK\r\nx-big: ", std::string(2000, 'a'), "\r\n\r\n"),
+      false));
   http::Client small(http::ClientOptions{.max_response_head_bytes = 1024});
   Task<absl::StatusOr<Resp>> send2 = small.get(raw.url("/"));
   absl::StatusOr<Resp> r2 = co_await std::move(send2);
@@ -896,8 +904,8 @@ Task<absl::Status> response_cut_short() {
   RawServer raw = raw_server();
   http::Client client;
   // Content-Length framed.
-  JoinHandle<void> s1 = weft::spawn(raw_reply(
-      raw.listener, "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789", false));
+  JoinHandle<void> s1 = weft::spawn(
+      raw_reply(raw.listener, "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789", false));
   Task<absl::StatusOr<Resp>> send = client.get(raw.url("/"));
   absl::StatusOr<Resp> r = co_await std::move(send);
   CO_REQUIRE_OK(r);  // the head is fine
@@ -927,11 +935,11 @@ Task<absl::Status> response_cut_short() {
 
 Task<absl::Status> interim_responses_skipped() {
   RawServer raw = raw_server();
-  JoinHandle<void> server = weft::spawn(raw_reply(
-      raw.listener,
-      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n"
-      "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
-      true));
+  JoinHandle<void> server = weft::spawn(
+      raw_reply(raw.listener,
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n"
+                "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+                true));
   http::Client client;
   Task<absl::StatusOr<Fetched>> f = fetch_get(client, raw.url("/"));
   absl::StatusOr<Fetched> r = co_await std::move(f);
@@ -1000,7 +1008,8 @@ Task<absl::Status> cancelled_request_closes_connection() {
     std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
     http::Client client;
     // Cancelled while waiting for the head.
-    JoinHandle<absl::StatusOr<Fetched>> h = weft::spawn(fetch_get(client, proxy->url("/delay?ms=2000")));
+    JoinHandle<absl::StatusOr<Fetched>> h =
+        weft::spawn(fetch_get(client, proxy->url("/delay?ms=2000")));
     CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 1; });
     co_await weft::time::sleep(50ms);
     h.abort();
@@ -1012,7 +1021,8 @@ Task<absl::Status> cancelled_request_closes_connection() {
     std::pair<http::BodySender, http::Body> ch = http::Body::channel(2);
     JoinHandle<absl::StatusOr<Fetched>> h2 = weft::spawn(
         fetch(client, make_req(http::Method::POST, proxy->url("/echo"), std::move(ch.second))));
-    Task<absl::Status> send_first = ch.first.send_data(weft::io::Bytes::from(std::string(1000, 'x')));
+    Task<absl::Status> send_first =
+        ch.first.send_data(weft::io::Bytes::from(std::string(1000, 'x')));
     absl::Status sent = co_await std::move(send_first);
     WEFT_CO_OK(sent);
     CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 2; });
@@ -1085,7 +1095,8 @@ Task<absl::Status> many_tasks_share_a_client() {
       WEFT_CO_OK(*r);
     }
     WEFT_CO_CHECK(proxy->state->accepted.load() <= kTasks);
-    WEFT_CO_CHECK(client.idle_connections() == static_cast<std::size_t>(proxy->state->accepted.load()));
+    WEFT_CO_CHECK(client.idle_connections() ==
+                  static_cast<std::size_t>(proxy->state->accepted.load()));
   }
   Task<absl::Status> stop = stop_server(&*ts);
   absl::Status stopped = co_await std::move(stop);
@@ -1113,7 +1124,8 @@ Task<absl::Status> dns_and_bad_uris() {
   CO_REQUIRE_OK(ts);
   {
     http::Client client;
-    Task<absl::StatusOr<Fetched>> f = fetch_get(client, absl::StrCat("http://localhost:", ts->port, "/host"));
+    Task<absl::StatusOr<Fetched>> f =
+        fetch_get(client, absl::StrCat("http://localhost:", ts->port, "/host"));
     absl::StatusOr<Fetched> r = co_await std::move(f);
     CO_REQUIRE_OK(r);
     WEFT_CO_CHECK(r->body == absl::StrCat("localhost:", ts->port));

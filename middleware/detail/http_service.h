@@ -8,6 +8,7 @@
 // Internal to middleware/ (the headers of the layers include it); not a layer of its own.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -43,6 +44,44 @@ inline HttpResponse text_response(http::StatusCode code) {
                         http::HeaderValue::from_static("text/plain; charset=utf-8"));
   return resp;
 }
+
+// The function of a Mapped that changes nothing.
+struct PassThrough {
+  template <class T>
+  T operator()(T v) const {
+    return v;
+  }
+};
+
+// What a layer's call() returns when it either answers itself at once (a 413, a preflight, a
+// redirect) or awaits the inner call, whose result `g` may edit on the way out. Either way no
+// coroutine frame: the inner awaitable is wrapped in place (tower::detail::Mapped), and an answer
+// of the layer's own is complete at once.
+template <class Fut, class G = PassThrough>
+class ReadyOr {
+ public:
+  // The layer's own answer.
+  explicit ReadyOr(absl::StatusOr<HttpResponse> r) : ready_(std::move(r)) {}
+  // The inner call, made by `make()`, its result passed through `g`.
+  template <class Make>
+  ReadyOr(std::in_place_t, Make&& make, G g) {
+    inner_.emplace(std::in_place, std::forward<Make>(make), std::move(g));
+  }
+
+  bool await_ready() { return ready_.has_value() || inner_->await_ready(); }
+  template <class H>
+  decltype(auto) await_suspend(H h) {
+    return inner_->await_suspend(h);  // only reached for the inner call
+  }
+  absl::StatusOr<HttpResponse> await_resume() {
+    if (ready_.has_value()) return std::move(*ready_);
+    return inner_->await_resume();
+  }
+
+ private:
+  std::optional<absl::StatusOr<HttpResponse>> ready_;
+  std::optional<tower::detail::Mapped<Fut, G>> inner_;
+};
 
 // Any awaitable as a Task (to run it as a child task, or to await it inside try/catch).
 template <class R, class Fut>

@@ -130,7 +130,8 @@ class SetRequestId {
 template <class M = SequentialRequestId>
 class SetRequestIdLayer {
  public:
-  SetRequestIdLayer() requires std::default_initializable<M> = default;
+  SetRequestIdLayer() requires std::default_initializable<M>
+  = default;
   explicit SetRequestIdLayer(M make) : make_(std::move(make)) {}
 
   // The header that carries the id (default x-request-id).

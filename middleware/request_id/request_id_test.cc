@@ -47,7 +47,8 @@ auto recording_handler(std::shared_ptr<Seen> seen, bool set_own = false) {
     }
     if (req.uri().path() == "/fail") return absl::UnavailableError("down");
     HttpResponse resp(http::Body("ok"));
-    if (set_own) resp.headers().insert(http::header::X_REQUEST_ID, http::HeaderValue::from_static("own"));
+    if (set_own)
+      resp.headers().insert(http::header::X_REQUEST_ID, http::HeaderValue::from_static("own"));
     return resp;
   });
 }
@@ -62,15 +63,18 @@ bool is_hex32(std::string_view s) {
 
 Task<absl::Status> absent_id_is_made_and_propagated() {
   auto seen = std::make_shared<Seen>();
-  auto svc = tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
-  absl::StatusOr<HttpResponse> r = co_await tower::oneshot(svc, t::request(http::Method::GET, "/"));
+  auto svc =
+      tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
+  auto r_call = tower::oneshot(svc, t::request(http::Method::GET, "/"));
+  absl::StatusOr<HttpResponse> r = co_await std::move(r_call);
   WEFT_CO_CHECK(r.ok());
   std::string sent = t::header(r->headers(), "x-request-id");
   WEFT_CO_CHECK(is_hex32(sent));
   WEFT_CO_CHECK(seen->headers.size() == 1 && seen->headers[0] == sent);
   WEFT_CO_CHECK(seen->extensions.size() == 1 && seen->extensions[0] == sent);
   // The next one differs.
-  absl::StatusOr<HttpResponse> r2 = co_await tower::oneshot(svc, t::request(http::Method::GET, "/"));
+  auto r2_call = tower::oneshot(svc, t::request(http::Method::GET, "/"));
+  absl::StatusOr<HttpResponse> r2 = co_await std::move(r2_call);
   WEFT_CO_CHECK(r2.ok());
   std::string sent2 = t::header(r2->headers(), "x-request-id");
   WEFT_CO_CHECK(is_hex32(sent2) && sent2 != sent);
@@ -81,10 +85,13 @@ Task<absl::Status> absent_id_is_made_and_propagated() {
 
 Task<absl::Status> valid_id_is_kept() {
   auto seen = std::make_shared<Seen>();
-  auto svc = tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
+  auto svc =
+      tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
   const std::string uuid = "6f1c2a3e-9b7d-4e21-8c55-0a1b2c3d4e5f";
-  absl::StatusOr<HttpResponse> r = co_await tower::oneshot(
-      svc, t::request(http::Method::GET, "/", {{"X-Request-Id", uuid}, {"x-request-id", "second"}}));
+  auto r_call = tower::oneshot(
+      svc,
+      t::request(http::Method::GET, "/", {{"X-Request-Id", uuid}, {"x-request-id", "second"}}));
+  absl::StatusOr<HttpResponse> r = co_await std::move(r_call);
   WEFT_CO_CHECK(r.ok());
   WEFT_CO_CHECK(t::header(r->headers(), "x-request-id") == uuid);
   // Exactly one value reaches the handler: the first one.
@@ -95,20 +102,23 @@ Task<absl::Status> valid_id_is_kept() {
 
 Task<absl::Status> invalid_id_is_replaced() {
   auto seen = std::make_shared<Seen>();
-  auto svc = tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
-  const std::string bad[] = {"has space", "quote\"d", std::string(129, 'a'), "", "a,b", "x\\y"};
+  auto svc =
+      tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
+  const std::vector<std::string> bad = {"has space", "quote\"d", std::string(129, 'a'),
+                                        "",          "a,b",      "x\\y"};
   for (const std::string& b : bad) {
-    absl::StatusOr<HttpResponse> r =
-        co_await tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", b}}));
+    auto r_call = tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", b}}));
+    absl::StatusOr<HttpResponse> r = co_await std::move(r_call);
     WEFT_CO_CHECK(r.ok());
     WEFT_CO_CHECK(is_hex32(t::header(r->headers(), "x-request-id")));
   }
   for (const std::string& h : seen->headers) WEFT_CO_CHECK(is_hex32(h));
-  WEFT_CO_CHECK(seen->headers.size() == std::size(bad));
+  WEFT_CO_CHECK(seen->headers.size() == bad.size());
   // The longest accepted id.
   std::string longest(mw::kMaxRequestIdLength, 'z');
-  absl::StatusOr<HttpResponse> r =
-      co_await tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", longest}}));
+  auto r_call =
+      tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", longest}}));
+  absl::StatusOr<HttpResponse> r = co_await std::move(r_call);
   WEFT_CO_CHECK(r.ok() && t::header(r->headers(), "x-request-id") == longest);
   co_return absl::OkStatus();
 }
@@ -118,8 +128,8 @@ Task<absl::Status> accept_incoming_false_always_makes_one() {
   auto svc = tower::ServiceBuilder()
                  .layer(mw::SetRequestIdLayer().accept_incoming(false))
                  .service(recording_handler(seen));
-  absl::StatusOr<HttpResponse> r =
-      co_await tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", "abc"}}));
+  auto r_call = tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", "abc"}}));
+  absl::StatusOr<HttpResponse> r = co_await std::move(r_call);
   WEFT_CO_CHECK(r.ok());
   std::string id = t::header(r->headers(), "x-request-id");
   WEFT_CO_CHECK(is_hex32(id));
@@ -132,12 +142,13 @@ Task<absl::Status> handler_id_and_errors_pass_through() {
   auto svc = tower::ServiceBuilder()
                  .layer(mw::SetRequestIdLayer())
                  .service(recording_handler(seen, /*set_own=*/true));
-  absl::StatusOr<HttpResponse> r =
-      co_await tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", "abc"}}));
+  auto r_call = tower::oneshot(svc, t::request(http::Method::GET, "/", {{"x-request-id", "abc"}}));
+  absl::StatusOr<HttpResponse> r = co_await std::move(r_call);
   WEFT_CO_CHECK(r.ok());
   WEFT_CO_CHECK(r->headers().get_all("x-request-id").size() == 1);
   WEFT_CO_CHECK(t::header(r->headers(), "x-request-id") == "own");
-  absl::StatusOr<HttpResponse> e = co_await tower::oneshot(svc, t::request(http::Method::GET, "/fail"));
+  auto e_call = tower::oneshot(svc, t::request(http::Method::GET, "/fail"));
+  absl::StatusOr<HttpResponse> e = co_await std::move(e_call);
   WEFT_CO_CHECK(absl::IsUnavailable(e.status()));
   WEFT_CO_CHECK(seen->extensions.size() == 2 && seen->extensions[1] != "<none>");
   co_return absl::OkStatus();
@@ -145,14 +156,16 @@ Task<absl::Status> handler_id_and_errors_pass_through() {
 
 template <class S>
 Task<absl::StatusOr<std::string>> one_id(const S* svc) {
-  absl::StatusOr<HttpResponse> r = co_await tower::oneshot(*svc, t::request(http::Method::GET, "/"));
+  auto call = tower::oneshot(*svc, t::request(http::Method::GET, "/"));
+  absl::StatusOr<HttpResponse> r = co_await std::move(call);
   if (!r.ok()) co_return r.status();
   co_return t::header(r->headers(), "x-request-id");
 }
 
 Task<absl::Status> ids_are_unique_under_concurrency() {
   auto seen = std::make_shared<Seen>();
-  auto svc = tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
+  auto svc =
+      tower::ServiceBuilder().layer(mw::SetRequestIdLayer()).service(recording_handler(seen));
   std::vector<weft::JoinHandle<absl::StatusOr<std::string>>> hs;
   constexpr int kN = 400;
   for (int i = 0; i < kN; ++i) hs.push_back(weft::spawn(one_id(&svc)));
@@ -179,23 +192,29 @@ Task<absl::Status> custom_generator_and_header() {
                  .layer(mw::SetRequestIdLayer(FixedId()).header(
                      http::HeaderName::from_static("x-correlation-id")))
                  .service(recording_handler(seen));
-  absl::StatusOr<HttpResponse> r = co_await tower::oneshot(svc, t::request(http::Method::GET, "/"));
+  auto r_call = tower::oneshot(svc, t::request(http::Method::GET, "/"));
+  absl::StatusOr<HttpResponse> r = co_await std::move(r_call);
   WEFT_CO_CHECK(r.ok());
   WEFT_CO_CHECK(t::header(r->headers(), "x-correlation-id") == "fixed-id");
   WEFT_CO_CHECK(!r->headers().contains("x-request-id"));
   WEFT_CO_CHECK(seen->extensions[0] == "fixed-id");
 
   // A generator making an unusable value: the default id is used instead.
-  auto bad = tower::ServiceBuilder().layer(mw::SetRequestIdLayer(BadId())).service(recording_handler(seen));
-  absl::StatusOr<HttpResponse> b = co_await tower::oneshot(bad, t::request(http::Method::GET, "/"));
+  auto bad = tower::ServiceBuilder()
+                 .layer(mw::SetRequestIdLayer(BadId()))
+                 .service(recording_handler(seen));
+  auto b_call = tower::oneshot(bad, t::request(http::Method::GET, "/"));
+  absl::StatusOr<HttpResponse> b = co_await std::move(b_call);
   WEFT_CO_CHECK(b.ok() && is_hex32(t::header(b->headers(), "x-request-id")));
 
   // RandomRequestId.
   auto rnd = tower::ServiceBuilder()
                  .layer(mw::SetRequestIdLayer(mw::RandomRequestId()))
                  .service(recording_handler(seen));
-  absl::StatusOr<HttpResponse> x = co_await tower::oneshot(rnd, t::request(http::Method::GET, "/"));
-  absl::StatusOr<HttpResponse> y = co_await tower::oneshot(rnd, t::request(http::Method::GET, "/"));
+  auto x_call = tower::oneshot(rnd, t::request(http::Method::GET, "/"));
+  absl::StatusOr<HttpResponse> x = co_await std::move(x_call);
+  auto y_call = tower::oneshot(rnd, t::request(http::Method::GET, "/"));
+  absl::StatusOr<HttpResponse> y = co_await std::move(y_call);
   WEFT_CO_CHECK(x.ok() && y.ok());
   std::string xi = t::header(x->headers(), "x-request-id");
   std::string yi = t::header(y->headers(), "x-request-id");

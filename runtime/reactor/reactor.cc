@@ -94,7 +94,9 @@ void ScheduledIo::clear_readiness(ReadyEvent ev) {
 }
 
 void ScheduledIo::set_readiness(uint32_t bits) {
-  uint64_t cur = state_.load(std::memory_order_relaxed);
+  // acquire: pairs with the release in Reactor::add, so the driver thread, which finds this
+  // object through epoll (a hand-off no memory model sees), sees it fully constructed.
+  uint64_t cur = state_.load(std::memory_order_acquire);
   for (;;) {
     uint64_t tick = (cur >> kTickShift) + 1;
     uint64_t next = (tick << kTickShift) | ((cur | bits) & 0xff);
@@ -161,6 +163,8 @@ Reactor::~Reactor() {
 
 absl::StatusOr<ScheduledIo*> Reactor::add(int fd) {
   auto* io = new ScheduledIo(fd);
+  // Publish the new object before epoll can hand it to the driver thread (see set_readiness).
+  io->state_.store(io->state_.load(std::memory_order_relaxed), std::memory_order_release);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = io;

@@ -32,8 +32,8 @@ Task<absl::Status> write_all_iov(net::TcpStream* io, iovec* iov, int n, uint64_t
   int first = 0;
   while (first < n && iov[first].iov_len == 0) ++first;
   while (first < n) {
-    absl::StatusOr<std::size_t> w =
-        co_await io->writev(std::span<const iovec>(iov + first, static_cast<std::size_t>(n - first)));
+    absl::StatusOr<std::size_t> w = co_await io->writev(
+        std::span<const iovec>(iov + first, static_cast<std::size_t>(n - first)));
     if (!w.ok()) co_return w.status();
     if (*w == 0) co_return absl::UnavailableError("the socket accepted no bytes");
     if (written != nullptr) *written += *w;
@@ -91,8 +91,8 @@ Task<absl::Status> send_body(net::TcpStream* io, Body* body, BodyFraming framing
   }
   if (sized && sent != framing.length) {
     *source_failed = true;
-    co_return absl::InvalidArgumentError(absl::StrCat(
-        "request body shorter than its size hint (", sent, " of ", framing.length, " bytes)"));
+    co_return absl::InvalidArgumentError(absl::StrCat("request body shorter than its size hint (",
+                                                      sent, " of ", framing.length, " bytes)"));
   }
   if (chunked) {
     pre.clear();
@@ -129,6 +129,15 @@ Task<void> run_body_writer(std::shared_ptr<ClientConn> conn, Body body, BodyFram
     std::shared_ptr<ConnPool> p = pool.lock();
     if (p != nullptr) p->checkin(std::move(parked));
   }
+}
+
+// Parses what `c` has buffered from `pos` on. With nothing buffered the parser still runs: an
+// event may be owed without new bytes (the end of a message right after its head or its last
+// body byte); the base must then be non-null.
+Parser::Step parse_buffered(Parser& parser, io::BytesMut& buf, std::size_t pos) {
+  static constexpr char kNoBytes[1] = {};
+  const char* base = buf.size() > 0 ? buf.data() : kNoBytes;
+  return parser.execute(base, pos, buf.size());
 }
 
 absl::Status parse_error(const Parser& p) {
@@ -274,7 +283,7 @@ Task<absl::StatusOr<ResponseHead>> Exchange::read_head() {
   c.parser_.set_response_has_no_body(head_request_);
   for (;;) {
     // Parse even without new bytes: an event may be pending (the end of an interim response).
-    Parser::Step st = c.parser_.execute(c.buf_.data(), c.pos_, c.buf_.size());
+    Parser::Step st = parse_buffered(c.parser_, c.buf_, c.pos_);
     c.pos_ = st.consumed;
     if (st.event == Parser::Event::kHead) {
       ResponseHead head = c.parser_.take_response_head(c.buf_.data());
@@ -288,7 +297,8 @@ Task<absl::StatusOr<ResponseHead>> Exchange::read_head() {
       const bool empty_length =
           !head.framing.chunked && head.framing.content_length.value_or(1) == 0;
       no_body_ = head_request_ || code < 200 || code == 204 || code == 304 || empty_length;
-      length_known_ = no_body_ || (head.framing.content_length.has_value() && !head.framing.chunked);
+      length_known_ =
+          no_body_ || (head.framing.content_length.has_value() && !head.framing.chunked);
       body_left_ = no_body_ ? 0 : head.framing.content_length.value_or(0);
       if (code == 101) {
         release(false);  // protocol upgrades are not supported: the connection is dropped
@@ -314,9 +324,9 @@ Task<absl::StatusOr<ResponseHead>> Exchange::read_head() {
     }
     if (*n == 0) {
       if (!received_any_) closed_early_ = true;
-      co_return fail(closed_error(
-          received_any_ ? "inside the response head" : "before the response head",
-          absl::OkStatus()));
+      co_return fail(
+          closed_error(received_any_ ? "inside the response head" : "before the response head",
+                       absl::OkStatus()));
     }
     received_any_ = true;
   }
@@ -326,7 +336,7 @@ bool Exchange::finish_from_buffer() {
   if (released_) return error_.ok();
   ClientConn& c = *conn_;
   for (;;) {
-    Parser::Step st = c.parser_.execute(c.buf_.data(), c.pos_, c.buf_.size());
+    Parser::Step st = parse_buffered(c.parser_, c.buf_, c.pos_);
     c.pos_ = st.consumed;
     switch (st.event) {
       case Parser::Event::kData:
@@ -360,7 +370,7 @@ Task<absl::StatusOr<std::optional<Frame>>> Exchange::next_frame() {
   if (released_) co_return std::optional<Frame>();
   ClientConn& c = *conn_;
   for (;;) {
-    Parser::Step st = c.parser_.execute(c.buf_.data(), c.pos_, c.buf_.size());
+    Parser::Step st = parse_buffered(c.parser_, c.buf_, c.pos_);
     c.pos_ = st.consumed;
     if (st.event == Parser::Event::kData) {
       // Hand the bytes out without copying: split them (and the framing before them) off the
@@ -374,7 +384,8 @@ Task<absl::StatusOr<std::optional<Frame>>> Exchange::next_frame() {
     if (st.event == Parser::Event::kMessageComplete) {
       HeaderMap trailers = c.parser_.take_trailers();
       on_complete(keep_alive_);  // `c` may belong to another exchange from here on
-      if (!trailers.empty()) co_return std::optional<Frame>(Frame::of_trailers(std::move(trailers)));
+      if (!trailers.empty())
+        co_return std::optional<Frame>(Frame::of_trailers(std::move(trailers)));
       co_return std::optional<Frame>();
     }
     if (st.event != Parser::Event::kNeedMore) co_return fail(parse_error(c.parser_));

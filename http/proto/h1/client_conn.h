@@ -87,9 +87,9 @@ class ClientConn {
 struct Outgoing {
   std::string head;  // the encoded request head
   BodyFraming framing;
-  io::Bytes full;             // the full body (empty if none or streamed)
-  std::optional<Body> stream; // a streamed body; taken by the first send
-  bool head_request = false;  // the response has no body whatever its head says
+  io::Bytes full;              // the full body (empty if none or streamed)
+  std::optional<Body> stream;  // a streamed body; taken by the first send
+  bool head_request = false;   // the response has no body whatever its head says
   // The request may be sent again after a failure that might have reached the server (its
   // method is idempotent).
   bool idempotent = false;
@@ -98,10 +98,11 @@ struct Outgoing {
 // Where the reader and the request body writer meet (invariant 2), under `mu`.
 struct WriterShared {
   std::mutex mu;
-  bool done = false;            // the writer finished
-  absl::Status status;          // its outcome
-  bool source_failed = false;   // the request body itself failed (not the socket)
-  std::shared_ptr<ClientConn> parked;  // the reader finished first, reusable: checked in by the writer
+  bool done = false;           // the writer finished
+  absl::Status status;         // its outcome
+  bool source_failed = false;  // the request body itself failed (not the socket)
+  std::shared_ptr<ClientConn>
+      parked;  // the reader finished first, reusable: checked in by the writer
 };
 
 // Full bodies up to this size go out with the head in one writev; larger ones, and streams,
@@ -167,10 +168,10 @@ class Exchange {
   JoinHandle<void> writer_;
   std::shared_ptr<WriterShared> ws_;
   // Progress.
-  uint64_t written_ = 0;         // request bytes written by send()
-  bool received_any_ = false;    // a byte of the response arrived
-  bool closed_early_ = false;    // EOF or a socket error before any response byte
-  bool stream_taken_ = false;    // a streamed body was handed to the writer
+  uint64_t written_ = 0;       // request bytes written by send()
+  bool received_any_ = false;  // a byte of the response arrived
+  bool closed_early_ = false;  // EOF or a socket error before any response byte
+  bool stream_taken_ = false;  // a streamed body was handed to the writer
   bool head_request_ = false;
   bool no_body_ = false;
   bool keep_alive_ = false;
