@@ -235,6 +235,26 @@ absl::StatusOr<size_t> IoSource::try_read(std::span<char> buf) {
   }
 }
 
+absl::StatusOr<size_t> IoSource::try_write(std::span<const char> buf) {
+  reactor::ReadyEvent ev = io()->peek(reactor::Interest::kWritable);
+  if (ev.ready == 0) return absl::UnavailableError("would block");
+  WriteOp op{fd_, buf.data(), buf.size()};
+  for (;;) {
+    ssize_t n = op.attempt();
+    if (n >= 0) {
+      if (static_cast<size_t>(n) < buf.size()) io()->clear_readiness(ev);  // the buffer is full
+      return op.finish(n, 0);
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      io()->clear_readiness(ev);
+      return absl::UnavailableError("would block");
+    }
+    return op.finish(-1, err);
+  }
+}
+
 absl::Status IoSource::shutdown(int how) {
   if (::shutdown(fd_, how) != 0) return errno_status(errno, "shutdown");
   return absl::OkStatus();

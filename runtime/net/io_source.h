@@ -329,6 +329,8 @@ class IoSource {
   // One read now, never waiting: UNAVAILABLE "would block" (readiness cleared, or not known
   // to be ready) when there is nothing to read; 0 = EOF.
   absl::StatusOr<size_t> try_read(std::span<char> buf);
+  // One write now, never waiting: UNAVAILABLE "would block" when the socket takes nothing.
+  absl::StatusOr<size_t> try_write(std::span<const char> buf);
 
  private:
   IoSource(int fd, reactor::Registration reg) : fd_(fd), reg_(std::move(reg)) {}

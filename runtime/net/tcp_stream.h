@@ -65,6 +65,9 @@ class TcpStream {
   // try_read gives UNAVAILABLE "would block" when a wake-up was spurious: wait again.
   reactor::ReadinessAwaiter readable() { return inner_->readable(); }
   absl::StatusOr<size_t> try_read(std::span<char> buf) { return inner_->try_read(buf); }
+  // One write without waiting (UNAVAILABLE "would block" when the socket takes nothing): lets
+  // a caller skip the awaiting machinery when the socket has room, as it usually does.
+  absl::StatusOr<size_t> try_write(std::span<const char> buf) { return inner_->try_write(buf); }
 
   // Half-close: the peer reads EOF; this side can still read.
   absl::Status shutdown_write() { return inner_->shutdown(SHUT_WR); }

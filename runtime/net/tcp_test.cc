@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "weft/runtime/io/read_write.h"
 #include "weft/runtime/net/tcp_listener.h"
 #include "weft/runtime/net/tcp_stream.h"
 #include "weft/runtime/runtime.h"
@@ -278,6 +279,14 @@ Task<absl::Status> readable_then_try_read() {
     WEFT_CO_CHECK(n.ok() && *n == 4 && std::string(buf, 4) == "ping");
     break;
   }
+  // try_write writes at once when the socket has room.
+  absl::StatusOr<size_t> tw = server.try_write(std::span<const char>("pong", 4));
+  WEFT_CO_CHECK(tw.ok() && *tw == 4);
+  char back[4];
+  Task<absl::Status> rd = weft::io::read_exact(*client, std::span<char>(back));
+  absl::Status got = co_await std::move(rd);
+  WEFT_CO_OK(got);
+  WEFT_CO_CHECK(std::string(back, 4) == "pong");
   // Drained by a short read: the next try_read answers "would block" without waiting.
   absl::StatusOr<size_t> again = server.try_read(std::span<char>(buf));
   WEFT_CO_CHECK(absl::IsUnavailable(again.status()));

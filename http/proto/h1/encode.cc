@@ -84,7 +84,9 @@ void encode_response_head(std::string& out, StatusCode status, const HeaderMap& 
     out.append("\r\n");
   }
   append_framing(out, framing);
-  if (!keep_alive) {
+  if (status.as_u16() == 101) {
+    out.append("connection: upgrade\r\n");  // the user's Upgrade header names the protocol
+  } else if (!keep_alive) {
     out.append("connection: close\r\n");
   } else if (peer == Version::kHttp10) {
     out.append("connection: keep-alive\r\n");

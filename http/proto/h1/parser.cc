@@ -272,6 +272,15 @@ Version version_of(const llhttp_t& p) {
 
 RequestHead Parser::take_request_head(const char* base) {
   RequestHead h;
+  auto reject = [&](StatusCode status, std::string message) {
+    error_ = ParseError{status, std::move(message)};
+    h.framing.keep_alive = false;
+    head_error_ = true;
+    return std::move(h);
+  };
+  if (llhttp_.http_major != 1) {
+    return reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served here");
+  }
   h.version = version_of(llhttp_);
   h.framing = framing();
   if (!h.framing.chunked && !h.framing.content_length.has_value()) h.framing.content_length = 0;
@@ -293,18 +302,31 @@ RequestHead Parser::take_request_head(const char* base) {
     }
   }
   absl::StatusOr<Uri> uri = Uri::parse(std::string_view(base + url_.off, url_.len));
-  if (!uri.ok()) {
-    error_ = ParseError{StatusCode::BAD_REQUEST, std::string(uri.status().message())};
-    h.framing.keep_alive = false;
-    head_error_ = true;
-    return h;
-  }
+  if (!uri.ok()) return reject(StatusCode::BAD_REQUEST, std::string(uri.status().message()));
   h.uri = *std::move(uri);
   absl::Status st = fill_headers(base, h.headers);
-  if (!st.ok()) {
-    error_ = ParseError{StatusCode::BAD_REQUEST, std::string(st.message())};
-    head_error_ = true;
-    return h;
+  if (!st.ok()) return reject(StatusCode::BAD_REQUEST, std::string(st.message()));
+  // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host (a proxy or router trusting a
+  // second one is a classic confusion).
+  const std::size_t hosts = h.headers.get_all("host").size();
+  if (hosts > 1) return reject(StatusCode::BAD_REQUEST, "more than one Host header");
+  if (hosts == 0 && h.version == Version::kHttp11) {
+    return reject(StatusCode::BAD_REQUEST, "missing Host header");
+  }
+  // Transfer-Encoding (RFC 9112 6.1): the final coding of a request must be chunked (400
+  // otherwise: the length cannot be known); any coding before it is one we cannot undo (501).
+  if ((llhttp_.flags & F_TRANSFER_ENCODING) != 0) {
+    std::vector<std::string_view> te = h.headers.get_all("transfer-encoding");
+    if (te.size() != 1) return reject(StatusCode::BAD_REQUEST, "more than one Transfer-Encoding");
+    std::string_view codings = te[0];
+    std::size_t comma = codings.rfind(',');
+    std::string_view last = trim_ows(comma == std::string_view::npos ? codings : codings.substr(comma + 1));
+    if (!equals_ignore_case(last, "chunked")) {
+      return reject(StatusCode::BAD_REQUEST, "the final transfer-coding must be chunked");
+    }
+    if (comma != std::string_view::npos) {
+      return reject(StatusCode::NOT_IMPLEMENTED, "only the chunked transfer-coding is supported");
+    }
   }
   if (const HeaderValue* e = h.headers.get("expect")) {
     if (equals_ignore_case(e->as_str(), "100-continue")) {

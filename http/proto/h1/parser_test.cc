@@ -108,11 +108,11 @@ BOOST_AUTO_TEST_CASE(simple_get_whole_and_byte_by_byte) {
 }
 
 BOOST_AUTO_TEST_CASE(content_length_and_chunked_bodies_at_every_split) {
-  check_every_split("POST /e HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", 1);
-  check_every_split("POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  check_every_split("POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world", 1);
+  check_every_split("POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n",
                     1);
-  Parsed r = parse_requests("POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  Parsed r = parse_requests("POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                             "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
                             1);
   BOOST_TEST(r.bodies[0] == "hello world");
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(content_length_and_chunked_bodies_at_every_split) {
 }
 
 BOOST_AUTO_TEST_CASE(trailers_are_collected) {
-  Parsed r = parse_requests("POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  Parsed r = parse_requests("POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                             "3\r\nabc\r\n0\r\nGrpc-Status: 0\r\nX-T: a b \r\n\r\n",
                             2);
   BOOST_REQUIRE(!r.error);
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(trailers_are_collected) {
 BOOST_AUTO_TEST_CASE(pipelined_requests_come_out_in_order) {
   const std::string wire =
       "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
-      "POST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
+      "POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
       "GET /3 HTTP/1.1\r\nHost: a\r\n\r\n";
   for (std::size_t step : {std::size_t{0}, std::size_t{1}, std::size_t{9}}) {
     Parsed r = parse_requests(wire, step);
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(http10_and_connection_close_end_keep_alive) {
   BOOST_TEST(parse_requests("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0)
                  .heads[0]
                  .framing.keep_alive);
-  BOOST_TEST(!parse_requests("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 0)
+  BOOST_TEST(!parse_requests("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 0)
                   .heads[0]
                   .framing.keep_alive);
   BOOST_TEST(parse_requests("GET / HTTP/1.0\r\n\r\n", 0).heads[0].version ==
@@ -157,9 +157,9 @@ BOOST_AUTO_TEST_CASE(http10_and_connection_close_end_keep_alive) {
 }
 
 BOOST_AUTO_TEST_CASE(expect_100_continue_is_recognised) {
-  Parsed r = parse_requests("PUT /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx", 0);
+  Parsed r = parse_requests("PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx", 0);
   BOOST_TEST(r.heads[0].expect_continue);
-  Parsed other = parse_requests("PUT /x HTTP/1.1\r\nExpect: something\r\n\r\n", 0);
+  Parsed other = parse_requests("PUT /x HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n", 0);
   BOOST_TEST(other.heads[0].expect_other);
 }
 
@@ -174,37 +174,52 @@ StatusCode rejected(const std::string& wire, h1::Limits limits = {}) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(smuggling_shapes_are_400) {
-  BOOST_TEST(rejected("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
                       "0\r\n\r\n") == StatusCode::BAD_REQUEST);
-  BOOST_TEST(rejected("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd") ==
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd") ==
              StatusCode::BAD_REQUEST);
-  BOOST_TEST(rejected("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") ==
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") ==
              StatusCode::BAD_REQUEST);  // chunked must be last for a request
-  BOOST_TEST(rejected("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == StatusCode::BAD_REQUEST);
-  BOOST_TEST(rejected("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") ==
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") ==
              StatusCode::BAD_REQUEST);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_characters_are_400) {
-  BOOST_TEST(rejected(std::string("GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 30)) ==
+  BOOST_TEST(rejected(std::string("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\0b\r\n\r\n", 39)) ==
              StatusCode::BAD_REQUEST);
-  BOOST_TEST(rejected("GET / HTTP/1.1\r\nX A: b\r\n\r\n") == StatusCode::BAD_REQUEST);
-  BOOST_TEST(rejected("GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(rejected("GET / HTTP/1.1\r\nHost: a\r\nX A: b\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(rejected("GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n") == StatusCode::BAD_REQUEST);
   BOOST_TEST(rejected("GET / HTTP/1.1\nHost: a\n\n") == StatusCode::BAD_REQUEST);  // bare LF
-  BOOST_TEST(rejected("G(T / HTTP/1.1\r\n\r\n") == StatusCode::BAD_REQUEST);
-  BOOST_TEST(rejected("GET /a b HTTP/1.1\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(rejected("G(T / HTTP/1.1\r\nHost: a\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(rejected("GET /a b HTTP/1.1\r\nHost: a\r\n\r\n") == StatusCode::BAD_REQUEST);
+}
+
+BOOST_AUTO_TEST_CASE(host_version_and_codings_are_checked) {
+  BOOST_TEST(rejected("GET / HTTP/1.1\r\n\r\n") == StatusCode::BAD_REQUEST);  // no Host
+  BOOST_TEST(rejected("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(!parse_requests("GET / HTTP/1.0\r\n\r\n", 0).error);  // HTTP/1.0 may omit it
+  BOOST_TEST(rejected("GET / HTTP/2.0\r\nHost: a\r\n\r\n") ==
+             StatusCode::HTTP_VERSION_NOT_SUPPORTED);
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n") ==
+             StatusCode::NOT_IMPLEMENTED);
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(rejected("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == StatusCode::BAD_REQUEST);
+  BOOST_TEST(rejected("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhelloXX0\r\n\r\n") == StatusCode::BAD_REQUEST);
 }
 
 BOOST_AUTO_TEST_CASE(limits_give_414_and_431) {
   h1::Limits small{.max_head_bytes = 256, .max_uri_bytes = 32, .max_headers = 4};
-  BOOST_TEST(rejected("GET /" + std::string(40, 'a') + " HTTP/1.1\r\n\r\n", small) ==
+  BOOST_TEST(rejected("GET /" + std::string(40, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", small) ==
              StatusCode::URI_TOO_LONG);
-  BOOST_TEST(rejected("GET / HTTP/1.1\r\nX: " + std::string(300, 'v') + "\r\n\r\n", small) ==
+  BOOST_TEST(rejected("GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(300, 'v') + "\r\n\r\n", small) ==
              StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-  BOOST_TEST(rejected("GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\n\r\n", small) ==
+  BOOST_TEST(rejected("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\n\r\n", small) ==
              StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
   // Fed byte by byte, the head limit still trips before the head ends.
-  Parsed r = parse_requests("GET / HTTP/1.1\r\nX: " + std::string(300, 'v'), 1, small);
+  Parsed r = parse_requests("GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(300, 'v'), 1, small);
   BOOST_TEST(r.error);
   BOOST_TEST(r.err.status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
@@ -260,7 +275,7 @@ BOOST_AUTO_TEST_CASE(head_response_has_no_body) {
 
 BOOST_AUTO_TEST_CASE(a_cut_message_is_an_error_at_eof) {
   h1::Parser p(h1::Parser::Kind::kRequest, {});
-  std::string wire = "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc";
+  std::string wire = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc";
   h1::Parser::Step s = p.execute(wire.data(), 0, wire.size());
   BOOST_REQUIRE((s.event == Event::kHead));
   (void)p.take_request_head(wire.data());

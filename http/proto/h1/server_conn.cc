@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "weft/http/proto/h1/encode.h"
+#include "weft/http/upgrade.h"
 #include "weft/runtime/io/bytes.h"
 #include "weft/runtime/time/sleep.h"
 #include "weft/runtime/time/timeout.h"
@@ -38,6 +39,29 @@ constexpr std::size_t kMaxHeldBack = 64 * 1024;
 // A request body the handler left unread is read and discarded, to keep the connection, up to
 // this size; a larger rest is cheaper to drop with the connection.
 constexpr std::size_t kDrainLimit = 256 * 1024;
+
+// `token` in a comma-separated header value (ASCII case-insensitive), e.g. "close" in
+// "keep-alive, Close".
+bool has_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.size() == token.size()) {
+      bool same = true;
+      for (std::size_t i = 0; i < item.size() && same; ++i) {
+        char c = item[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        same = c == token[i];
+      }
+      if (same) return true;
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
 
 bool has_body(const RequestHead& h) {
   return h.framing.chunked || h.framing.content_length.value_or(0) > 0;
@@ -69,9 +93,13 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
   Task<Read> read_more(std::size_t want);
   Task<absl::Status> write_iov(const iovec* iov, int n);
   Task<absl::Status> flush();
-  // Clears keep_alive when the framing needs the close (a body delimited by it).
-  Task<absl::Status> write_response(Response<Body>& resp, bool head_request, Version peer,
-                                    bool& keep_alive);
+  // Writes out_ without waiting; false when something is left (then co_await flush()).
+  bool try_flush();
+  // Encodes the head (and a small full body) into out_; true when a body remains to be written
+  // by write_body. Clears keep_alive when the framing needs the close (a body delimited by it).
+  bool encode_response(Response<Body>& resp, bool head_request, Version peer, bool& keep_alive,
+                       BodyFraming& framing);
+  Task<absl::Status> write_body(Response<Body>& resp, BodyFraming framing);
   Task<void> reject(StatusCode status, std::string_view message);
   Task<void> linger();
   Task<bool> drain_body();
@@ -91,6 +119,7 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
   // The current request's body.
   uint64_t served_ = 0;  // requests read on this connection
   RequestHead head_;     // the request being served, until serve_one takes it
+  bool upgrade_requested_ = false;  // head_ asks to switch protocols (llhttp paused for it)
   bool body_done_ = true;
   bool body_error_ = false;
   bool expect_continue_ = false;  // "100 Continue" owed before the first body read
@@ -140,6 +169,19 @@ Task<absl::Status> Conn::flush() {
   }
   out_.clear();
   co_return absl::OkStatus();
+}
+
+bool Conn::try_flush() {
+  while (!out_.empty()) {
+    absl::StatusOr<std::size_t> w = io_.try_write(std::span<const char>(out_));
+    if (!w.ok()) return false;  // would block, or an error flush() will report
+    if (*w == out_.size()) {
+      out_.clear();
+      return true;
+    }
+    out_.erase(0, *w);
+  }
+  return true;
 }
 
 Task<void> Conn::reject(StatusCode status, std::string_view message) {
@@ -242,13 +284,12 @@ Task<bool> Conn::drain_body() {
   co_return true;
 }
 
-Task<absl::Status> Conn::write_response(Response<Body>& resp, bool head_request, Version peer,
-                                        bool& keep_alive) {
+bool Conn::encode_response(Response<Body>& resp, bool head_request, Version peer,
+                           bool& keep_alive, BodyFraming& framing) {
   const uint16_t code = resp.status().as_u16();
   const bool bodiless_status = code < 200 || code == 204 || code == 304;
   Body& body = resp.body();
   const std::optional<uint64_t> hint = body.size_hint();
-  BodyFraming framing;
   if (bodiless_status) {
     framing = BodyFraming::none();
   } else if (hint.has_value()) {
@@ -263,24 +304,28 @@ Task<absl::Status> Conn::write_response(Response<Body>& resp, bool head_request,
   }
   head_at_ = out_.size();
   encode_response_head(out_, resp.status(), resp.headers(), framing, keep_alive, peer);
+  if (head_request || bodiless_status || body.is_end_stream()) return false;
+  if (body.is_full() && body.full_bytes().size() <= kInlineBody) {
+    out_.append(body.full_bytes().as_string_view());
+    return false;
+  }
+  return true;
+}
+
+// A large full body, or a streamed one, after the head encode_response left in out_.
+Task<absl::Status> Conn::write_body(Response<Body>& resp, BodyFraming framing) {
   struct ClearHeadAt {
     std::size_t& at;
     ~ClearHeadAt() { at = std::string::npos; }
   } clear_head_at{head_at_};
-  if (head_request || bodiless_status) co_return absl::OkStatus();
-
+  Body& body = resp.body();
   if (body.is_full()) {
     const io::Bytes& b = body.full_bytes();
-    if (b.size() <= kInlineBody) {
-      out_.append(b.as_string_view());
-      co_return absl::OkStatus();
-    }
     iovec iov[2] = {{out_.data(), out_.size()}, {const_cast<char*>(b.data()), b.size()}};
     absl::Status st = co_await write_iov(iov, 2);
     out_.clear();
     co_return st;
   }
-  if (!body.is_stream()) co_return absl::OkStatus();  // empty
 
   // Streamed: each frame goes out as it comes (a stream's reader expects it promptly).
   const bool chunked = framing.kind == BodyFraming::Kind::kChunked;
@@ -342,7 +387,7 @@ Task<Conn::Head> Conn::read_head() {
       buf_.clear();
       pos_ = 0;
     }
-    if (!out_.empty()) {
+    if (!try_flush()) {
       absl::Status st = co_await flush();
       if (!st.ok()) co_return Head::kClose;
     }
@@ -401,6 +446,7 @@ Conn::Head Conn::take_head(const char* base, std::size_t& at, std::size_t end) {
     return ctl_.phase.load() == ConnControl::kTimedOut ? Head::kTimedOut : Head::kClose;
   }
   ++served_;
+  upgrade_requested_ = false;
   head_ = parser_.take_request_head(base);
   if (parser_.head_error()) return Head::kBad;
   body_done_ = !has_body(head_);
@@ -409,7 +455,10 @@ Conn::Head Conn::take_head(const char* base, std::size_t& at, std::size_t end) {
     // connection counts as between messages (its buffer can be reused) once answered.
     Parser::Step st = parser_.execute(base, at, end);
     at = st.consumed;
-    if (st.event == Parser::Event::kUpgrade) head_.framing.keep_alive = false;
+    if (st.event == Parser::Event::kUpgrade) {
+      upgrade_requested_ = true;
+      head_.framing.keep_alive = false;
+    }
   }
   return Head::kRequest;
 }
@@ -433,7 +482,15 @@ Task<bool> Conn::serve_one() {
   req.version() = head_.version;
   req.headers() = std::move(head_.headers);
 
-  absl::StatusOr<Response<Body>> resp = absl::InternalError("unset");
+  // An upgrade request gets a handle to the connection (http/upgrade.h).
+  std::optional<sync::oneshot::Sender<Upgraded>> upgrade;
+  if (upgrade_requested_) {
+    auto [tx, rx] = sync::oneshot::channel<Upgraded>();
+    upgrade.emplace(std::move(tx));
+    req.extensions().insert(OnUpgrade(std::move(rx)));
+  }
+
+  absl::StatusOr<Response<Body>> resp(absl::Status(absl::StatusCode::kUnknown, ""));
   try {
     Task<absl::StatusOr<Response<Body>>> call = svc_.call(std::move(req));
     resp = co_await std::move(call);
@@ -451,9 +508,36 @@ Task<bool> Conn::serve_one() {
   if (draining() || body_error_) keep_alive = false;
   // A body the client will only send after "100 Continue" is not drained: close instead.
   if (!body_done_ && expect_continue_ && !resp->body().is_stream()) keep_alive = false;
-  absl::Status st = co_await write_response(*resp, head_request, peer, keep_alive);
-  resp = absl::InternalError("sent");  // the response body (maybe the request's) goes now
+  // The handler may close the connection itself ("connection: close" on its answer).
+  if (const HeaderValue* c = resp->headers().get("connection");
+      c != nullptr && has_token(c->as_str(), "close")) {
+    keep_alive = false;
+  }
+  const bool switching = upgrade.has_value() && resp->status() == StatusCode::SWITCHING_PROTOCOLS;
+  if (switching) {
+    // The new protocol starts right after this head: no body, and the connection is handed on.
+    resp->body() = Body();
+    keep_alive = true;
+  }
+  BodyFraming framing;
+  absl::Status st;
+  if (encode_response(*resp, head_request, peer, keep_alive, framing)) {
+    Task<absl::Status> body = write_body(*resp, framing);
+    st = co_await std::move(body);
+  }
+  head_at_ = std::string::npos;
+  resp = absl::Status(absl::StatusCode::kCancelled, "");  // the response body (maybe the request's) goes now
   if (!st.ok()) co_return false;
+  if (switching) {
+    if (!try_flush()) {
+      absl::Status fl = co_await flush();
+      if (!fl.ok()) co_return false;
+    }
+    io::Bytes rest = buf_.split().freeze();
+    io::Bytes ahead = rest.slice(pos_, rest.size());
+    (void)upgrade->send(Upgraded{std::move(io_), std::move(ahead)});
+    co_return false;
+  }
   const bool unread_body = !body_done_;
   if (unread_body) {
     // Unread request body: discard it to keep the connection, unless the connection closes
@@ -477,7 +561,7 @@ Task<bool> Conn::serve_one() {
     co_return false;
   }
   // Pipelined: answer the next buffered request before writing (up to a limit).
-  if (out_.size() >= kMaxHeldBack || pos_ == buf_.size()) {
+  if ((out_.size() >= kMaxHeldBack || pos_ == buf_.size()) && !try_flush()) {
     absl::Status fl = co_await flush();
     if (!fl.ok()) co_return false;
   }
