@@ -308,7 +308,8 @@ RequestHead Parser::take_request_head(const char* base) {
   if (!st.ok()) return reject(StatusCode::BAD_REQUEST, std::string(st.message()));
   // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host (a proxy or router trusting a
   // second one is a classic confusion).
-  const std::size_t hosts = h.headers.get_all("host").size();
+  std::size_t hosts = 0;
+  for (const HeaderMap::Entry& e : h.headers) hosts += e.name == header::HOST ? 1 : 0;
   if (hosts > 1) return reject(StatusCode::BAD_REQUEST, "more than one Host header");
   if (hosts == 0 && h.version == Version::kHttp11) {
     return reject(StatusCode::BAD_REQUEST, "missing Host header");
