@@ -189,7 +189,12 @@ void MultiThreadScheduler::transition_from_searching(Worker& w) {
 
 void MultiThreadScheduler::notify_parked() {
   // Fast path: a searcher will find the work, or everybody is awake already.
-  if (num_searching_.load(std::memory_order_seq_cst) != 0 ||
+  // The read is a read-modify-write (as Tokio's fetch_add(0, SeqCst)): the caller just
+  // published work with a plain store, and a plain load here could be ordered before that
+  // store (x86 store buffer) while the last searcher decrements the count and finds no work:
+  // a lost wake-up (seen as a signal whose task never ran while every worker slept). The
+  // locked RMW orders the store before the read, pairing with park()'s fetch_sub + recheck.
+  if (num_searching_.fetch_add(0, std::memory_order_seq_cst) != 0 ||
       num_unparked_.load(std::memory_order_seq_cst) >= workers_.size()) {
     return;
   }
