@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "weft/http/path_params.h"
+#include "weft/middleware/auth/bearer_auth.h"
+#include "weft/middleware/matched_route/matched_route.h"
 
 namespace hello {
 
@@ -104,15 +106,29 @@ Task<absl::StatusOr<Resp>> delete_item(Req req, ItemStore& store) {
   co_return Resp(http::StatusCode::NO_CONTENT, http::Body());
 }
 
+Task<absl::StatusOr<std::string>> check_token(std::string token, std::string expected) {
+  if (token != expected) co_return absl::UnauthenticatedError("unknown token");
+  co_return std::string("writer");
+}
+
 }  // namespace
 
-void add_routes(http::Router& router, std::shared_ptr<ItemStore> store) {
-  router.with_state(std::move(store))
-      .get("/healthz", &healthz)
-      .get("/v1/items", &list_items)
-      .get("/v1/items/{key}", &get_item)
-      .put("/v1/items/{key}", &put_item)
-      .delete_("/v1/items/{key}", &delete_item);
+void add_routes(http::Router& router, std::shared_ptr<ItemStore> store, std::string token) {
+  namespace mw = weft::middleware;
+  // Each route: its handler with the store bound, its pattern stamped for trace and metrics
+  // (mw::with_route). Writes first, then their auth layer (route_layer wraps the routes
+  // registered so far), then the reads.
+  auto on_store = [store](Task<absl::StatusOr<Resp>> (*handler)(Req, ItemStore&)) {
+    return [store, handler](Req req) { return handler(std::move(req), *store); };
+  };
+  router.put("/v1/items/{key}", mw::with_route("/v1/items/{key}", on_store(&put_item)))
+      .delete_("/v1/items/{key}", mw::with_route("/v1/items/{key}", on_store(&delete_item)))
+      .route_layer(mw::BearerAuthLayer([token](std::string_view t) {
+                     return check_token(std::string(t), token);
+                   }).realm("hello"))
+      .get("/healthz", mw::with_route("/healthz", &healthz))
+      .get("/v1/items", mw::with_route("/v1/items", on_store(&list_items)))
+      .get("/v1/items/{key}", mw::with_route("/v1/items/{key}", on_store(&get_item)));
 }
 
 }  // namespace hello

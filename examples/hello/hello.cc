@@ -3,12 +3,14 @@
 //
 //   bazel run //examples/hello -- --port=8080        # prints "listening on 127.0.0.1:8080"
 //   curl -s localhost:8080/healthz
-//   curl -s -X PUT localhost:8080/v1/items/greeting -H 'content-type: application/json'
-//        -d '{"value": "hello"}'          (one command line)
+//   curl -s -X PUT localhost:8080/v1/items/greeting -H 'authorization: Bearer hello-token'
+//        -H 'content-type: application/json' -d '{"value": "hello"}'     (one command line)
 //   curl -s localhost:8080/v1/items/greeting
 //
 // Flags: --port (0 = any free port), --workers (0 = one per CPU), --mode (work-stealing |
-// thread-per-core). SIGTERM or ctrl-c: stop accepting, finish in-flight requests, exit 0.
+// thread-per-core), --token (what PUT/DELETE need as `authorization: Bearer <token>`),
+// --access_log (logfmt lines on stderr). SIGTERM or ctrl-c: stop accepting, finish in-flight
+// requests, exit 0.
 #include <signal.h>
 
 #include <cstdio>
@@ -23,6 +25,17 @@
 #include "examples/hello/item_store.h"
 #include "weft/http/router.h"
 #include "weft/http/server.h"
+#include "weft/middleware/catch_exception/catch_exception.h"
+#include "weft/middleware/compression/compression.h"
+#include "weft/middleware/cors/cors.h"
+#include "weft/middleware/decompression/decompression.h"
+#include "weft/middleware/limit/request_body_limit.h"
+#include "weft/middleware/metrics/metrics.h"
+#include "weft/middleware/normalize_path/normalize_path.h"
+#include "weft/middleware/request_id/request_id.h"
+#include "weft/middleware/timeout/timeout.h"
+#include "weft/middleware/trace/trace.h"
+#include "weft/tower/service_builder.h"
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/signal/signal.h"
 #include "weft/runtime/task/select.h"
@@ -30,10 +43,13 @@
 ABSL_FLAG(int, port, 8080, "TCP port on 127.0.0.1 (0 = any free port)");
 ABSL_FLAG(int, workers, 0, "worker threads (0 = one per CPU)");
 ABSL_FLAG(std::string, mode, "work-stealing", "work-stealing | thread-per-core");
+ABSL_FLAG(std::string, token, "hello-token", "bearer token that PUT and DELETE require");
+ABSL_FLAG(bool, access_log, true, "one logfmt access-log line per request on stderr");
 
 namespace {
 
 namespace http = weft::http;
+namespace mw = weft::middleware;
 using weft::Task;
 
 Task<bool> received(weft::signal::Signal* sig) {
@@ -47,20 +63,42 @@ Task<void> stop_on_signal(weft::signal::Signal* term, weft::signal::Signal* intr
   server.shutdown();
 }
 
-Task<int> run(int port, std::vector<weft::Handle> per_core) {
+// The middleware stack, outermost first (see middleware/README.md for why this order).
+auto build_service(http::Router router, mw::Registry registry, bool access_log) {
+  mw::TraceOptions trace;
+  if (!access_log) trace.sink = [](const mw::AccessRecord&) {};
+  return weft::tower::ServiceBuilder()
+      .layer(mw::SetRequestIdLayer())                      // every answer carries x-request-id
+      .layer(mw::TraceLayer(std::move(trace)))             // one access-log line per request
+      .layer(mw::MetricsLayer(std::move(registry)))        // /metrics counts everything below
+      .layer(mw::CorsLayer::permissive())                  // browsers may call the API
+      .layer(mw::CatchExceptionLayer())                    // a throwing handler is a 500
+      .layer(mw::NormalizePathLayer::trim_trailing_slash())  // /v1/items/ is /v1/items
+      .layer(mw::TimeoutLayer(std::chrono::seconds(10)))   // 503 past 10 s
+      .layer(mw::CompressionLayer())                       // gzip when the client accepts it
+      .layer(mw::RequestDecompressionLayer())              // gzip request bodies
+      .layer(mw::RequestBodyLimitLayer(64 * 1024))         // 413 before anyone reads more
+      .service(std::move(router));
+}
+
+Task<int> run(int port, std::vector<weft::Handle> per_core, const weft::Runtime* rt) {
   auto term = weft::signal::Signal::create(SIGTERM);
   auto intr = weft::signal::Signal::create(SIGINT);
   if (!term.ok() || !intr.ok()) {
     std::fprintf(stderr, "hello: cannot handle signals\n");
     co_return 1;
   }
+  mw::Registry registry;
+  registry.watch_runtime(*rt);
   http::Router router;
-  hello::add_routes(router, std::make_shared<hello::ItemStore>());
+  hello::add_routes(router, std::make_shared<hello::ItemStore>(), absl::GetFlag(FLAGS_token));
+  router.get("/metrics", registry.handler());
+  auto service = build_service(std::move(router), registry, absl::GetFlag(FLAGS_access_log));
 
   http::ServerOptions opts;
   opts.listener_threads = std::move(per_core);
   absl::StatusOr<http::Server> server = http::Server::bind(
-      weft::net::SocketAddr::loopback_v4(static_cast<uint16_t>(port)), std::move(router), opts);
+      weft::net::SocketAddr::loopback_v4(static_cast<uint16_t>(port)), std::move(service), opts);
   if (!server.ok()) {
     std::fprintf(stderr, "hello: cannot listen on port %d: %s\n", port,
                  std::string(server.status().message()).c_str());
@@ -109,5 +147,5 @@ int main(int argc, char** argv) {
   if (per_core) {
     for (std::size_t i = 0; i < rt->num_workers(); ++i) handles.push_back(rt->handle_for(i));
   }
-  return rt->block_on(run(port, std::move(handles)));
+  return rt->block_on(run(port, std::move(handles), &*rt));
 }

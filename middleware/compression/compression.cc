@@ -205,9 +205,15 @@ bool compressible_content_type(std::string_view ct) {
   if (istarts_with(type, "application/grpc")) return false;  // gRPC compresses per message
   if (istarts_with(type, "font/woff")) return false;
   static constexpr std::string_view kCompressed[] = {
-      "application/zip",     "application/gzip",          "application/x-gzip",
-      "application/zstd",    "application/x-bzip2",       "application/x-xz",
-      "application/x-7z-compressed", "application/vnd.rar", "application/x-rar-compressed",
+      "application/zip",
+      "application/gzip",
+      "application/x-gzip",
+      "application/zstd",
+      "application/x-bzip2",
+      "application/x-xz",
+      "application/x-7z-compressed",
+      "application/vnd.rar",
+      "application/x-rar-compressed",
   };
   for (std::string_view c : kCompressed) {
     if (iequals(type, c)) return false;
@@ -241,7 +247,8 @@ ContentCoding negotiate_encoding(const http::HeaderMap& headers) {
     }
   });
   const int gzip_w = gzip.value_or(star.value_or(0));
-  const int identity_w = identity.value_or(star.value_or(1000));
+  // Identity not mentioned is the fallback, acceptable but preferred to nothing offered.
+  const int identity_w = identity.value_or(star.value_or(0));
   return gzip_w > 0 && gzip_w >= identity_w ? ContentCoding::kGzip : ContentCoding::kIdentity;
 }
 
@@ -279,7 +286,8 @@ void compress_response(const CompressionConfig& cfg, ContentCoding coding,
   if (!cfg.predicate(ct != nullptr ? ct->as_str() : std::string_view())) return;
 
   // Compressible: the answer depends on accept-encoding from here on.
-  if (!has_token(h, http::header::VARY, "accept-encoding") && !has_token(h, http::header::VARY, "*")) {
+  if (!has_token(h, http::header::VARY, "accept-encoding") &&
+      !has_token(h, http::header::VARY, "*")) {
     h.append(http::header::VARY, http::HeaderValue::from_static("accept-encoding"));
   }
   if (coding != ContentCoding::kGzip) return;

@@ -14,10 +14,11 @@
 // Negotiation (RFC 9110 §12.5.3), from every `accept-encoding` field of the request: codings
 // compare ignoring case, `x-gzip` is `gzip`, q-values are 0..1 with up to 3 decimals (an element
 // with a malformed q is ignored). gzip's weight is its own q, else `*`'s, else 0; identity's is
-// its own q, else `*`'s, else 1. The response is gzipped when gzip's weight is positive and at
-// least identity's (so `gzip;q=0`, `identity;q=1, gzip;q=0.5` and no header at all give
-// identity; `*` and `gzip, identity` give gzip). Identity is always the fallback: even with
-// `identity;q=0` nothing is refused (no 406), as with tower-http and every common server.
+// its own q, else `*`'s, else 0 (unmentioned, identity is the fallback, not a rival: "deflate,
+// gzip;q=0.8" wants gzip). The response is gzipped when gzip's weight is positive and at least
+// identity's (so `gzip;q=0`, `identity;q=1, gzip;q=0.5` and no header at all give identity;
+// `*`, `gzip;q=0.1` and `gzip, identity` give gzip). Identity is always the last resort: even
+// with `identity;q=0` nothing is refused (no 406), as with tower-http and common servers.
 //
 // A response is compressible when (the same whatever the request asked, because it decides
 // `vary`): its status may carry a body (not 1xx, 204, 304) and is not 206; it has no
@@ -112,8 +113,8 @@ class Compression {
   auto ready() const requires tower::detail::ReadyGivesStatusOr<S> { return inner_.ready(); }
 
   // The inner response, gzipped when negotiated and compressible; errors unchanged.
-  Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit, Req req) const
-      requires tower::ServiceFor<S, Req, Resp> {
+  Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit,
+                                  Req req) const requires tower::ServiceFor<S, Req, Resp> {
     const ContentCoding coding = negotiate_encoding(req.headers());
     auto fut = inner_.call(std::move(permit), std::move(req));
     absl::StatusOr<Resp> r = co_await std::move(fut);

@@ -183,11 +183,11 @@ struct CorsConfig {
   AllowHeaders::Kind headers_kind = AllowHeaders::Kind::kNone;
   bool credentials = false;
   bool private_network = false;
-  std::optional<http::HeaderValue> methods;   // the list, or "*"
-  std::optional<http::HeaderValue> headers;   // the list, or "*"
-  std::optional<http::HeaderValue> expose;    // the list, or "*"
-  std::optional<http::HeaderValue> max_age;   // seconds
-  std::optional<http::HeaderValue> vary;      // joined names
+  std::optional<http::HeaderValue> methods;  // the list, or "*"
+  std::optional<http::HeaderValue> headers;  // the list, or "*"
+  std::optional<http::HeaderValue> expose;   // the list, or "*"
+  std::optional<http::HeaderValue> max_age;  // seconds
+  std::optional<http::HeaderValue> vary;     // joined names
 
   // access-control-allow-origin for this request: nullopt when `origin` is not allowed.
   std::optional<http::HeaderValue> allow_origin(const http::HeaderValue& origin,

@@ -80,7 +80,7 @@ struct DecompressionConfig {
 // What the decoders of one request found wrong, so that the layer can recognise its own error
 // coming back from the handler.
 struct DecodeErrors {
-  std::mutex mu;
+  mutable std::mutex mu;
   std::optional<absl::Status> error;
   void record(const absl::Status& s) {
     std::lock_guard<std::mutex> lock(mu);
@@ -115,8 +115,8 @@ class RequestDecompression {
   auto ready() const requires tower::detail::ReadyGivesStatusOr<S> { return inner_.ready(); }
 
   // The inner response for the decoded request; or 415/400/413 (see the top comment).
-  Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit, Req req) const
-      requires tower::ServiceFor<S, Req, Resp> {
+  Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit,
+                                  Req req) const requires tower::ServiceFor<S, Req, Resp> {
     detail::Prepared p = detail::prepare(*cfg_, req);
     if (p.answer.has_value()) co_return std::move(*p.answer);  // the permit is released here
     auto fut = inner_.call(std::move(permit), std::move(req));

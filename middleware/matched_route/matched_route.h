@@ -49,8 +49,8 @@ class WithMatchedRoute {
 
   // The inner response with MatchedRoute in its extensions (errors pass through unchanged).
   Task<absl::StatusOr<http::Response<http::Body>>> call(tower::permit_t<S> permit,
-                                                        http::Request<http::Body> req) const
-      requires tower::ServiceFor<S, http::Request<http::Body>, http::Response<http::Body>> {
+                                                        http::Request<http::Body> req)
+      const requires tower::ServiceFor<S, http::Request<http::Body>, http::Response<http::Body>> {
     req.extensions().insert(MatchedRoute{*pattern_});
     auto fut = inner_.call(std::move(permit), std::move(req));
     absl::StatusOr<http::Response<http::Body>> r = co_await std::move(fut);

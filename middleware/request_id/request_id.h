@@ -48,8 +48,7 @@
 
 namespace weft::middleware {
 
-// The id of the request being served (in Request::extensions(); copied cheaply, move-only not
-// required).
+// The id of the request being served, in its extensions: what handlers and trace log.
 struct RequestId {
   http::HeaderValue value;
   std::string_view as_str() const { return value.as_str(); }

@@ -55,10 +55,13 @@ uint8_t hex_byte(std::string_view two) {
 std::mt19937_64& rng() {
   thread_local std::mt19937_64 gen([] {
     std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(),
-                      static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id())),
-                      static_cast<unsigned>(
-                          std::chrono::steady_clock::now().time_since_epoch().count())};
+    std::seed_seq seq{
+        rd(),
+        rd(),
+        rd(),
+        rd(),
+        static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id())),
+        static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
     return std::mt19937_64(seq);
   }());
   return gen;
@@ -233,8 +236,7 @@ std::string random_span_id() { return random_hex(16); }
 std::string TraceContext::traceparent() const {
   std::string s;
   s.reserve(55);
-  s.append("00-").append(trace_id).append("-").append(span_id).append("-").append(
-      flags_hex(flags));
+  s.append("00-").append(trace_id).append("-").append(span_id).append("-").append(flags_hex(flags));
   return s;
 }
 

@@ -124,7 +124,7 @@ struct AccessRecord {
   std::string route;  // the MatchedRoute pattern, or the path
   bool route_matched = false;
   std::string path;
-  uint16_t status = 0;  // 0: no response (cancelled)
+  uint16_t status = 0;                       // 0: no response (cancelled)
   std::chrono::nanoseconds latency{0};       // call() to the end of the response body
   std::chrono::nanoseconds head_latency{0};  // call() to the response head
   uint64_t bytes_in = 0;
@@ -223,8 +223,8 @@ class Trace {
   auto ready() const requires tower::detail::ReadyGivesStatusOr<S> { return inner_.ready(); }
 
   // The inner response with `traceparent` set and its streamed body counted; errors unchanged.
-  Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit, Req req) const
-      requires tower::ServiceFor<S, Req, Resp> {
+  Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit,
+                                  Req req) const requires tower::ServiceFor<S, Req, Resp> {
     detail::TraceCancelGuard guard{detail::TraceCall::begin(cfg_, req)};
     auto fut = inner_.call(std::move(permit), std::move(req));
     absl::StatusOr<Resp> r = absl::UnknownError("no response");
