@@ -18,7 +18,7 @@ std::optional<std::string> normalize_path(std::string_view path) {
     if (out.empty() && c != '/') out.push_back('/');
     out.push_back(c);
   }
-  if (out.empty()) out = "/";
+  if (out.empty()) out.assign(1, '/');
   if (out.size() > 1 && out.back() == '/') out.pop_back();
   return out;
 }
@@ -34,10 +34,10 @@ std::optional<http::Uri> normalized_uri(const http::Uri& uri) {
   std::string target;
   if (uri.is_absolute()) {
     target.append(uri.scheme().data(), uri.scheme().size());
-    target += "://";
+    target.append("://", 3);
     target.append(uri.authority().data(), uri.authority().size());
   }
-  target += *path;
+  target.append(*path);
   target.append(rest.data(), rest.size());
   absl::StatusOr<http::Uri> parsed = http::Uri::parse(target);
   if (!parsed.ok()) return std::nullopt;  // cannot happen (only '/'s were removed): leave it be
