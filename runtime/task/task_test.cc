@@ -44,8 +44,9 @@ Task<void> sleep_forever(std::shared_ptr<std::atomic<bool>> dropped) {
   co_await weft::time::sleep(1h);
 }
 
-Task<int> spin_yield(std::shared_ptr<std::atomic<bool>> dropped) {
-  DropFlag guard{std::move(dropped)};
+// The guard is a parameter, so it lives in the frame from the start: an abort that lands
+// before the first poll (likely under TSan's slow scheduling) still destroys it.
+Task<int> spin_yield(DropFlag guard) {
   for (;;) co_await weft::yield_now();
 }
 
@@ -121,7 +122,7 @@ BOOST_AUTO_TEST_CASE(abort_destroys_a_sleeping_task) {
 }
 
 Task<bool> abort_busy(std::shared_ptr<std::atomic<bool>> dropped) {
-  JoinHandle<int> h = weft::spawn(spin_yield(dropped));
+  JoinHandle<int> h = weft::spawn(spin_yield(DropFlag{dropped}));
   for (int i = 0; i < 10; ++i) co_await weft::yield_now();
   h.abort();
   absl::StatusOr<int> r = co_await h;
