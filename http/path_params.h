@@ -1,5 +1,6 @@
-// PathParams and NestedPath: what the Router (router.h) tells a handler about the route it matched,
-// through the request's extensions (axum's Path and NestedPath extractors).
+// PathParams, NestedPath and MatchedPath: what the Router (router.h) tells a handler, and the
+// layers around it, about the route it matched, through the request's extensions (axum's Path,
+// NestedPath and MatchedPath).
 //
 //   router.get("/users/{id}/files/{*path}", handler);
 //   // in the handler, for GET /users/42/files/a%20b/c.txt:
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +65,26 @@ struct NestedPath {
   std::string prefix;
 
   std::string_view as_str() const { return prefix; }
+};
+
+// The pattern of the route a Router matched ("/users/{id}"; through nested routers the whole
+// "/api/users/{id}"), for layers outside the router that label by route (access logs,
+// metrics). Such a layer puts a MatchedPath in the request's extensions before calling the
+// router (or reuses one an outer layer put there) and reads `*pattern` once the response is
+// back: empty when no route matched (404). A router fills it only when asked: nothing is
+// allocated or copied for requests that carry none.
+struct MatchedPath {
+  std::shared_ptr<std::string> pattern = std::make_shared<std::string>();
+
+  // The slot of `req`'s MatchedPath, adding one if it has none.
+  template <class Req>
+  static std::shared_ptr<std::string> request_slot(Req& req) {
+    if (MatchedPath* m = req.extensions().template get<MatchedPath>()) return m->pattern;
+    MatchedPath m;
+    std::shared_ptr<std::string> slot = m.pattern;
+    req.extensions().insert(std::move(m));
+    return slot;
+  }
 };
 
 }  // namespace weft::http

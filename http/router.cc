@@ -372,6 +372,18 @@ struct RouterCore {
     return true;
   }
 
+  // Fills the MatchedPath a layer outside asked for; nested routers append to what the outer
+  // ones wrote ("/api" + "/users/{id}"; the nested root "/" adds nothing).
+  static void record_match(Request<Body>& req, const std::string& pattern) {
+    MatchedPath* mp = req.extensions().get<MatchedPath>();
+    if (mp == nullptr || mp->pattern == nullptr) return;
+    if (req.extensions().get<NestedPath>() != nullptr && !mp->pattern->empty()) {
+      if (pattern != "/") mp->pattern->append(pattern);
+    } else {
+      *mp->pattern = pattern;
+    }
+  }
+
   Decision unmatched() const {
     if (fallback != nullptr) return Decision{fallback.get(), std::nullopt};
     return Decision{nullptr, text_response(StatusCode::NOT_FOUND, "Not Found")};
@@ -398,6 +410,7 @@ struct RouterCore {
     if (rel.empty() || rel.front() != '/' || !match_node(root, rel, 0, m)) return unmatched();
     if (m.kind == Match::Kind::kEndpoint) {
       const Endpoint& e = endpoints[m.index];
+      record_match(req, e.pattern);
       int32_t svc = pick_method(e, req.method());
       if (svc < 0) {
         Response<Body> r = text_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
@@ -410,6 +423,7 @@ struct RouterCore {
       return Decision{&services[svc], std::nullopt};
     }
     const Nest& nest = nests[m.index];
+    record_match(req, nest.pattern);
     // (A nest never matches at the root, so `at_prefix` only guards against a future change.)
     std::size_t prefix_len = at_prefix ? full.size() : offset + m.rest_pos;
     NestedPath nested{std::string(full.substr(0, prefix_len))};

@@ -727,3 +727,31 @@ BOOST_AUTO_TEST_CASE(matching_allocates_nothing_per_call) {
   BOOST_TEST(b.news - b.frame_news <= 2 * kCalls);
 #endif
 }
+
+namespace {
+Task<absl::StatusOr<Resp>> ok_handler(Req) { co_return Resp(http::Body("ok")); }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(matched_path_is_reported_when_asked) {
+  auto rt = weft::testing::make_runtime();
+  http::Router api;
+  api.get("/users/{id}", &ok_handler).get("/", &ok_handler);
+  http::Router router;
+  router.get("/files/{*path}", &ok_handler).nest("/api", std::move(api));
+  auto pattern_for = [&](std::string target) -> std::string {
+    Req req;
+    req.uri() = *http::Uri::parse(target);
+    std::shared_ptr<std::string> slot = http::MatchedPath::request_slot(req);
+    absl::StatusOr<Resp> r = rt.block_on(tower::oneshot(router, std::move(req)));  // borrows
+    BOOST_TEST(r.ok());
+    return *slot;
+  };
+  BOOST_TEST(pattern_for("/files/a/b") == "/files/{*path}");
+  BOOST_TEST(pattern_for("/api/users/7") == "/api/users/{id}");
+  BOOST_TEST(pattern_for("/api") == "/api");
+  BOOST_TEST(pattern_for("/nope") == "");
+  // Not asked: nothing is added to the request.
+  Req plain;
+  plain.uri() = *http::Uri::parse("/files/x");
+  BOOST_TEST(rt.block_on(tower::oneshot(router, std::move(plain))).ok());
+}

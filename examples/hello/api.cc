@@ -6,7 +6,6 @@
 
 #include "weft/http/path_params.h"
 #include "weft/middleware/auth/bearer_auth.h"
-#include "weft/middleware/matched_route/matched_route.h"
 
 namespace hello {
 
@@ -115,20 +114,17 @@ Task<absl::StatusOr<std::string>> check_token(std::string token, std::string exp
 
 void add_routes(http::Router& router, std::shared_ptr<ItemStore> store, std::string token) {
   namespace mw = weft::middleware;
-  // Each route: its handler with the store bound, its pattern stamped for trace and metrics
-  // (mw::with_route). Writes first, then their auth layer (route_layer wraps the routes
-  // registered so far), then the reads.
-  auto on_store = [store](Task<absl::StatusOr<Resp>> (*handler)(Req, ItemStore&)) {
-    return [store, handler](Req req) { return handler(std::move(req), *store); };
-  };
-  router.put("/v1/items/{key}", mw::with_route("/v1/items/{key}", on_store(&put_item)))
-      .delete_("/v1/items/{key}", mw::with_route("/v1/items/{key}", on_store(&delete_item)))
+  // Writes first, then their auth layer (route_layer wraps the routes registered so far), then
+  // the reads. The Router reports each matched pattern to trace and metrics.
+  router.with_state(std::move(store))
+      .put("/v1/items/{key}", &put_item)
+      .delete_("/v1/items/{key}", &delete_item)
       .route_layer(mw::BearerAuthLayer([token](std::string_view t) {
                      return check_token(std::string(t), token);
                    }).realm("hello"))
-      .get("/healthz", mw::with_route("/healthz", &healthz))
-      .get("/v1/items", mw::with_route("/v1/items", on_store(&list_items)))
-      .get("/v1/items/{key}", mw::with_route("/v1/items/{key}", on_store(&get_item)));
+      .get("/healthz", &healthz)
+      .get("/v1/items", &list_items)
+      .get("/v1/items/{key}", &get_item);
 }
 
 }  // namespace hello

@@ -14,7 +14,7 @@
 #include "weft/http/header_name.h"
 #include "weft/http/header_value.h"
 #include "weft/http/method.h"
-#include "weft/middleware/matched_route/matched_route.h"
+#include "weft/http/path_params.h"
 
 namespace weft::middleware {
 
@@ -366,10 +366,11 @@ Task<absl::StatusOr<http::Response<http::Body>>> MetricsHandler::call(
 
 namespace detail {
 
-MetricsCall::MetricsCall(std::shared_ptr<RegistryState> state, const http::Request<http::Body>& req)
+MetricsCall::MetricsCall(std::shared_ptr<RegistryState> state, http::Request<http::Body>& req)
     : state_(std::move(state)),
       start_(std::chrono::steady_clock::now()),
-      method_(method_label(req.method())) {
+      method_(method_label(req.method())),
+      matched_path_(http::MatchedPath::request_slot(req)) {
   if (!state_->options.unmatched_route.has_value()) route_ = std::string(req.uri().path());
   state_->in_flight.fetch_add(1, std::memory_order_relaxed);
 }
@@ -379,6 +380,7 @@ MetricsCall::MetricsCall(MetricsCall&& o) noexcept
       start_(o.start_),
       method_(o.method_),
       route_(std::move(o.route_)),
+      matched_path_(std::move(o.matched_path_)),
       status_(o.status_),
       matched_(o.matched_),
       active_(std::exchange(o.active_, false)) {}
@@ -389,8 +391,8 @@ MetricsCall::~MetricsCall() {
 
 void MetricsCall::on_response(http::Response<http::Body>& res) {
   status_ = res.status().as_u16();
-  if (const MatchedRoute* m = res.extensions().get<MatchedRoute>()) {
-    route_ = m->pattern;
+  if (matched_path_ != nullptr && !matched_path_->empty()) {
+    route_ = *matched_path_;
     matched_ = true;
   }
   http::Body& body = res.body();

@@ -6,7 +6,7 @@
 //   mw::Registry registry;                        // cheap to copy: a handle to shared state
 //   registry.watch_runtime(rt);                   // weft_runtime_* too (rt outlives scrapes)
 //   router.get("/metrics", registry.handler())
-//       .get("/users/{id}", mw::with_route("/users/{id}", get_user))   // route label
+//       .get("/users/{id}", get_user)         // labelled route="/users/{id}"
 //       .layer(mw::MetricsLayer(registry));
 //   // curl :8080/metrics  ->  http_requests_total{method="GET",route="/users/{id}",status="200"} 7
 //
@@ -21,9 +21,8 @@
 // Labels:
 //   * method: the standard methods by name, every extension method as OTHER (a client could
 //     otherwise invent one label per request);
-//   * route: the MatchedRoute pattern (middleware/matched_route: http::Router does not publish
-//     the pattern it matched); without one, MetricsOptions::unmatched_route if set, else the
-//     path. Paths are unbounded, so the number of series is capped (max_series): past the cap
+//   * route: the pattern the Router matched (http::MatchedPath, e.g. "/users/{id}"); when no
+//     route matched, MetricsOptions::unmatched_route if set, else the path. Paths are unbounded, so the number of series is capped (max_series): past the cap
 //     a new (method, route, status) is counted under route="__other__";
 //   * status: the response status; for an error Status, http::from_status(error) (what the
 //     server sends), 500 for an exception. A call cancelled before it had a response is not
@@ -70,7 +69,7 @@ struct MetricsOptions {
   std::vector<double> buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   // Distinct (method, route, status) series before new ones go to route="__other__".
   std::size_t max_series = 1000;
-  // The route label of requests without a MatchedRoute; unset: their path.
+  // The route label of requests no route matched; unset: their path.
   std::optional<std::string> unmatched_route;
 };
 
@@ -138,7 +137,7 @@ namespace detail {
 // or destruction (cancelled: not recorded).
 class MetricsCall {
  public:
-  MetricsCall(std::shared_ptr<RegistryState> state, const http::Request<http::Body>& req);
+  MetricsCall(std::shared_ptr<RegistryState> state, http::Request<http::Body>& req);
   MetricsCall(MetricsCall&& o) noexcept;
   MetricsCall& operator=(MetricsCall&&) = delete;
   ~MetricsCall();
@@ -158,6 +157,7 @@ class MetricsCall {
   std::chrono::steady_clock::time_point start_;
   std::string_view method_;
   std::string route_;
+  std::shared_ptr<std::string> matched_path_;  // http::MatchedPath, filled by the Router
   uint16_t status_ = 0;
   bool matched_ = false;
   bool active_ = true;

@@ -17,7 +17,6 @@
 #include "weft/http/header_value.h"
 #include "weft/http/router.h"
 #include "weft/http/uri.h"
-#include "weft/middleware/matched_route/matched_route.h"
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/sync/notify.h"
 #include "weft/runtime/task/yield_now.h"
@@ -113,8 +112,8 @@ std::string labels(std::string_view method, std::string_view route, int status) 
 Task<absl::Status> exposition_round_trip() {
   mw::Registry registry;
   http::Router router;
-  router.get("/users/{id}", mw::with_route("/users/{id}", &ok))
-      .post("/users", mw::with_route("/users", &created))
+  router.get("/users/{id}", &ok)
+      .post("/users", &created)
       .get("/gone", &missing)
       .get("/metrics", registry.handler())
       .layer(mw::MetricsLayer(registry));

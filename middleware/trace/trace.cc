@@ -11,7 +11,7 @@
 
 #include "weft/http/header_map.h"
 #include "weft/http/header_value.h"
-#include "weft/middleware/matched_route/matched_route.h"
+#include "weft/http/path_params.h"
 
 namespace weft::middleware {
 
@@ -394,6 +394,7 @@ std::shared_ptr<TraceCall> TraceCall::begin(const std::shared_ptr<const TraceCon
   rec.method = std::string(req.method().as_str());
   rec.path = std::string(req.uri().path());
   rec.route = rec.path;
+  call->route_ = http::MatchedPath::request_slot(req);  // the Router fills it
 
   http::HeaderMap& headers = req.headers();
   if (const http::HeaderValue* id = headers.get(cfg->request_id_header)) {
@@ -442,8 +443,8 @@ void TraceCall::on_response(const std::shared_ptr<TraceCall>& self,
                             http::Response<http::Body>& res) {
   rec_.status = res.status().as_u16();
   rec_.head_latency = std::chrono::steady_clock::now() - start_;
-  if (const MatchedRoute* m = res.extensions().get<MatchedRoute>()) {
-    rec_.route = m->pattern;
+  if (route_ != nullptr && !route_->empty()) {
+    rec_.route = *route_;
     rec_.route_matched = true;
   }
   if (rec_.request_id.empty()) {

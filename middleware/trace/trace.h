@@ -18,9 +18,8 @@
 //   parent_id=6e0c63257de34c92 outcome=complete
 //
 // Fields:
-//   * route: the MatchedRoute pattern (middleware/matched_route: http::Router does not publish
-//     the pattern it matched, so routes stamp it on the response); otherwise the path, and
-//     `route_matched` is false. The query string is never logged (it may hold secrets).
+//   * route: the pattern the Router matched (http::MatchedPath, e.g. "/users/{id}"); when no
+//     route matched, the path, and `route_matched` is false. The query string is never logged (it may hold secrets).
 //   * status: what the server sends: the response's status, or http::from_status(error) when the
 //     inner service failed (the server turns an error into exactly that), 500 for an exception;
 //     0 when there was no response at all (the call was cancelled).
@@ -121,7 +120,7 @@ std::string_view outcome_name(Outcome o);  // "complete", "error", ...
 struct AccessRecord {
   std::chrono::system_clock::time_point time;  // when call() was entered
   std::string method;
-  std::string route;  // the MatchedRoute pattern, or the path
+  std::string route;  // the Router's matched pattern (http::MatchedPath), or the path
   bool route_matched = false;
   std::string path;
   uint16_t status = 0;                       // 0: no response (cancelled)
@@ -196,6 +195,7 @@ class TraceCall {
   std::atomic<uint64_t> bytes_out_{0};
   std::atomic<bool> done_{false};
   uint8_t flags_ = 0x01;  // the trace flags, for the response's traceparent
+  std::shared_ptr<std::string> route_;  // http::MatchedPath, filled by the Router
 };
 
 // Destroyed without disarm(): the call was cancelled (its frame destroyed mid-call).
