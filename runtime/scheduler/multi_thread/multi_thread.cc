@@ -225,6 +225,16 @@ void MultiThreadScheduler::unpark(Worker& w) {
   w.cv.notify_one();  // under the lock: the worker cannot be destroyed while we notify it
 }
 
+// Consumes the notification of a notifier that took `w` off the sleeper list: it sets
+// `notified` in unpark(), which may still be on its way. Clearing the flag before it is set
+// would leave a stale notification for the next park, which would then count this worker as a
+// searcher a second time (num_searching_ drifts, and with it every later wake-up decision).
+void MultiThreadScheduler::take_notification(Worker& w) {
+  std::unique_lock<std::mutex> lock(w.mu);
+  w.cv.wait(lock, [&] { return w.notified.load() || shutdown_.load(); });
+  w.notified.store(false);
+}
+
 bool MultiThreadScheduler::work_pending() const {
   if (!inject_.is_empty()) return true;
   for (const auto& w : workers_) {
@@ -246,8 +256,27 @@ void MultiThreadScheduler::park(Worker& w) {
     w.sleeping = true;
   }
   // Work may have been queued after this worker last looked and before it was counted as
-  // parked, by a thread that then saw a searcher and woke no one. Recheck.
-  if (last_searcher && work_pending()) notify_parked();
+  // parked, by a thread that then saw a searcher and woke no one. Recheck, and if so search
+  // again instead of sleeping. (Calling notify_parked() here is not enough: it never picks the
+  // calling worker, which then sleeps, while the only other worker may be about to park as a
+  // non-searcher that never rechecks: both asleep, the task stranded in the inject queue. Seen
+  // as a rare hang of block_on.)
+  if (last_searcher && work_pending()) {
+    bool claimed;
+    {
+      std::lock_guard<std::mutex> lock(idle_mu_);
+      claimed = !w.sleeping;
+      if (!claimed) {
+        sleepers_.erase(std::find(sleepers_.begin(), sleepers_.end(), &w));
+        w.sleeping = false;
+        num_unparked_.fetch_add(1, std::memory_order_seq_cst);
+        num_searching_.fetch_add(1, std::memory_order_seq_cst);
+      }
+    }
+    if (claimed) take_notification(w);  // a notifier already counted us awake and searching
+    w.searching = true;
+    return;
+  }
   WorkerCounters::bump(w.counters.parks);
 
   for (;;) {
@@ -273,8 +302,8 @@ void MultiThreadScheduler::park(Worker& w) {
         w.sleeping = false;
         num_unparked_.fetch_add(1, std::memory_order_seq_cst);
       } else {
-        // A notifier took us off the list concurrently: consume its notification.
-        w.notified.store(false);
+        // A notifier took us off the list concurrently (and counted us as a searcher).
+        take_notification(w);
         w.searching = true;
       }
       return;

@@ -82,6 +82,7 @@ class MultiThreadScheduler final : public Scheduler {
   void notify_parked();
   void unpark(Worker& w);
   bool work_pending() const;
+  void take_notification(Worker& w);
   void push_local(Worker& w, TaskHeader* task);
 
   Options opts_;
