@@ -95,7 +95,8 @@ Task<absl::StatusOr<std::optional<Frame>>> Body::frame() {
     case Kind::kStream:
       break;
   }
-  co_return co_await source_->next_frame();
+  Task<absl::StatusOr<std::optional<Frame>>> next = source_->next_frame();
+  co_return co_await std::move(next);
 }
 
 Task<absl::StatusOr<io::Bytes>> Body::collect(std::size_t limit) {

@@ -45,10 +45,6 @@ class ItemStore {
     std::shared_lock lock(mu_);
     return {items_.begin(), items_.end()};
   }
-  std::size_t size() const {
-    std::shared_lock lock(mu_);
-    return items_.size();
-  }
 
  private:
   mutable std::shared_mutex mu_;

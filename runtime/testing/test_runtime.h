@@ -33,6 +33,21 @@ inline Runtime make_runtime(Flavor flavor = Flavor::kMultiThread, std::size_t wo
   return std::move(*rt);
 }
 
+// Runs `f()` to completion on a fresh runtime of every flavour; the first failure, with the
+// flavour named in its message (tests then assert on the test thread: BOOST_TEST(st.ok(), st)).
+inline absl::Status run_in_all_flavors(Task<absl::Status> (*f)()) {
+  static constexpr const char* kNames[] = {"multi-thread", "current-thread", "thread-per-core"};
+  for (Flavor flavor : kAllFlavors) {
+    Runtime rt = make_runtime(flavor);
+    absl::Status st = rt.block_on(f());
+    if (!st.ok()) {
+      return absl::Status(st.code(),
+                          absl::StrCat(kNames[static_cast<int>(flavor)], ": ", st.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Sets a flag when destroyed: proves a task's frame (and so its destructors) went away.
 struct DropFlag {
   std::shared_ptr<std::atomic<bool>> flag;

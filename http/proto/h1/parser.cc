@@ -4,22 +4,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "weft/http/detail/chars.h"
 
 namespace weft::http::proto::h1 {
 
 namespace {
 Parser* self(llhttp_t* p) { return static_cast<Parser*>(p->data); }
-
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view trim_ows(std::string_view v) {
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -195,8 +185,9 @@ Parser::Step Parser::execute(const char* base, std::size_t begin, std::size_t en
   if (in_head || (was_idle && (in_message_ || head_ready_))) {
     head_bytes_ += consumed - begin;
     if (head_bytes_ > limits_.max_head_bytes) {
-      return fail_step(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                       absl::StrCat("header section larger than ", limits_.max_head_bytes, " bytes"));
+      return fail_step(
+          StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+          absl::StrCat("header section larger than ", limits_.max_head_bytes, " bytes"));
     }
   }
   if (head_ready_) {
@@ -229,7 +220,7 @@ Parser::Step Parser::finish() {
     return Step{Event::kMessageComplete};
   }
   return fail_step(StatusCode::BAD_REQUEST, in_body_ ? "connection closed before the body ended"
-                                                      : "connection closed inside a message head");
+                                                     : "connection closed inside a message head");
 }
 
 absl::Status Parser::fill_headers(const char* base, HeaderMap& out) {
@@ -279,22 +270,41 @@ RequestHead Parser::take_request_head(const char* base) {
     return std::move(h);
   };
   if (llhttp_.http_major != 1) {
-    return reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served here");
+    return reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+                  "only HTTP/1.0 and HTTP/1.1 are served here");
   }
   h.version = version_of(llhttp_);
   h.framing = framing();
   if (!h.framing.chunked && !h.framing.content_length.has_value()) h.framing.content_length = 0;
   auto method = static_cast<llhttp_method_t>(llhttp_.method);
   switch (method) {
-    case HTTP_GET: h.method = Method::GET; break;
-    case HTTP_HEAD: h.method = Method::HEAD; break;
-    case HTTP_POST: h.method = Method::POST; break;
-    case HTTP_PUT: h.method = Method::PUT; break;
-    case HTTP_DELETE: h.method = Method::DELETE; break;
-    case HTTP_PATCH: h.method = Method::PATCH; break;
-    case HTTP_OPTIONS: h.method = Method::OPTIONS; break;
-    case HTTP_CONNECT: h.method = Method::CONNECT; break;
-    case HTTP_TRACE: h.method = Method::TRACE; break;
+    case HTTP_GET:
+      h.method = Method::GET;
+      break;
+    case HTTP_HEAD:
+      h.method = Method::HEAD;
+      break;
+    case HTTP_POST:
+      h.method = Method::POST;
+      break;
+    case HTTP_PUT:
+      h.method = Method::PUT;
+      break;
+    case HTTP_DELETE:
+      h.method = Method::DELETE;
+      break;
+    case HTTP_PATCH:
+      h.method = Method::PATCH;
+      break;
+    case HTTP_OPTIONS:
+      h.method = Method::OPTIONS;
+      break;
+    case HTTP_CONNECT:
+      h.method = Method::CONNECT;
+      break;
+    case HTTP_TRACE:
+      h.method = Method::TRACE;
+      break;
     default: {
       absl::StatusOr<Method> m = Method::parse(llhttp_method_name(method));
       if (m.ok()) h.method = *std::move(m);
@@ -321,8 +331,9 @@ RequestHead Parser::take_request_head(const char* base) {
     if (te.size() != 1) return reject(StatusCode::BAD_REQUEST, "more than one Transfer-Encoding");
     std::string_view codings = te[0];
     std::size_t comma = codings.rfind(',');
-    std::string_view last = trim_ows(comma == std::string_view::npos ? codings : codings.substr(comma + 1));
-    if (!equals_ignore_case(last, "chunked")) {
+    std::string_view last =
+        trim_ows(comma == std::string_view::npos ? codings : codings.substr(comma + 1));
+    if (!http::detail::equals_lowercase("chunked", last)) {
       return reject(StatusCode::BAD_REQUEST, "the final transfer-coding must be chunked");
     }
     if (comma != std::string_view::npos) {
@@ -330,7 +341,7 @@ RequestHead Parser::take_request_head(const char* base) {
     }
   }
   if (const HeaderValue* e = h.headers.get("expect")) {
-    if (equals_ignore_case(e->as_str(), "100-continue")) {
+    if (http::detail::equals_lowercase("100-continue", e->as_str())) {
       h.expect_continue = h.version == Version::kHttp11;
     } else {
       h.expect_other = true;

@@ -4,7 +4,8 @@
 //   h1::Parser p(h1::Parser::Kind::kRequest, limits);
 //   h1::Parser::Step s = p.execute(buf.data(), begin, buf.size());   // parse buf[begin, size)
 //   if (s.event == h1::Parser::Event::kHead) { RequestHead h = p.take_request_head(buf.data()); }
-//   if (s.event == h1::Parser::Event::kData) { slice buf[s.data_begin, s.data_end) as a body frame }
+//   if (s.event == h1::Parser::Event::kData) { slice buf[s.data_begin, s.data_end) as a body frame
+//   }
 //
 // Invariants the caller keeps:
 //   1. The bytes of one message head are contiguous in one buffer, from where the head started
@@ -78,13 +79,13 @@ class Parser {
  public:
   enum class Kind : uint8_t { kRequest, kResponse };
   enum class Event : uint8_t {
-    kNeedMore,          // everything given was consumed; feed more bytes
-    kHead,              // the head is complete: take_*_head()
-    kData,              // a piece of body: [data_begin, data_end)
-    kMessageComplete,   // the message (and its trailers: take_trailers()) ended
-    kUpgrade,           // the message ended and the connection switches protocol; bytes from
-                        // `consumed` on belong to the new protocol
-    kError,             // error(): the connection cannot continue
+    kNeedMore,         // everything given was consumed; feed more bytes
+    kHead,             // the head is complete: take_*_head()
+    kData,             // a piece of body: [data_begin, data_end)
+    kMessageComplete,  // the message (and its trailers: take_trailers()) ended
+    kUpgrade,          // the message ended and the connection switches protocol; bytes from
+                       // `consumed` on belong to the new protocol
+    kError,            // error(): the connection cannot continue
   };
   struct Step {
     Event event = Event::kNeedMore;
@@ -113,8 +114,6 @@ class Parser {
   // take_*_head() found a bad request target or header (error() says which).
   bool head_error() const { return head_error_; }
   const ParseError& error() const { return error_; }
-  // True between kHead and kMessageComplete.
-  bool in_body() const { return in_body_; }
   // True when no byte of a next message has been parsed (the connection is idle).
   bool between_messages() const { return !in_message_; }
 
@@ -149,8 +148,8 @@ class Parser {
   bool skip_body_ = false;
   bool in_message_ = false;
   bool in_body_ = false;
-  bool head_ready_ = false;     // kHead pending report
-  bool complete_ready_ = false; // kMessageComplete pending report
+  bool head_ready_ = false;      // kHead pending report
+  bool complete_ready_ = false;  // kMessageComplete pending report
   bool last_was_value_ = false;
   std::size_t data_begin_ = 0, data_end_ = 0;
   bool data_ready_ = false;

@@ -5,12 +5,13 @@
 
 #include <array>
 #include <memory>
-#include <span>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "weft/http/detail/chars.h"
 #include "weft/http/proto/h1/encode.h"
 #include "weft/http/upgrade.h"
 #include "weft/runtime/io/bytes.h"
@@ -40,23 +41,15 @@ constexpr std::size_t kMaxHeldBack = 64 * 1024;
 // this size; a larger rest is cheaper to drop with the connection.
 constexpr std::size_t kDrainLimit = 256 * 1024;
 
-// `token` in a comma-separated header value (ASCII case-insensitive), e.g. "close" in
-// "keep-alive, Close".
+// `token` (lowercase) in a comma-separated header value, ignoring ASCII case and the spaces
+// around items: "close" in "keep-alive, Close".
 bool has_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     std::size_t comma = list.find(',');
     std::string_view item = list.substr(0, comma);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (item.size() == token.size()) {
-      bool same = true;
-      for (std::size_t i = 0; i < item.size() && same; ++i) {
-        char c = item[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-        same = c == token[i];
-      }
-      if (same) return true;
-    }
+    if (http::detail::equals_lowercase(token, item)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -71,7 +64,11 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
  public:
   Conn(net::TcpStream s, const http::detail::ErasedService& svc, ConnControl& ctl,
        const ConnConfig& cfg)
-      : io_(std::move(s)), svc_(svc), ctl_(ctl), cfg_(cfg), parser_(Parser::Kind::kRequest, cfg.limits) {}
+      : io_(std::move(s)),
+        svc_(svc),
+        ctl_(ctl),
+        cfg_(cfg),
+        parser_(Parser::Kind::kRequest, cfg.limits) {}
 
   Task<void> run();
 
@@ -113,12 +110,12 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
   const ConnConfig& cfg_;
   Parser parser_;
   io::BytesMut buf_;
-  std::size_t pos_ = 0;  // parse position in buf_; bytes before it are consumed
-  std::string out_;      // response bytes not yet written
+  std::size_t pos_ = 0;                      // parse position in buf_; bytes before it are consumed
+  std::string out_;                          // response bytes not yet written
   std::size_t head_at_ = std::string::npos;  // where the response being written starts in out_
   // The current request's body.
-  uint64_t served_ = 0;  // requests read on this connection
-  RequestHead head_;     // the request being served, until serve_one takes it
+  uint64_t served_ = 0;             // requests read on this connection
+  RequestHead head_;                // the request being served, until serve_one takes it
   bool upgrade_requested_ = false;  // head_ asks to switch protocols (llhttp paused for it)
   bool body_done_ = true;
   bool body_error_ = false;
@@ -141,7 +138,8 @@ Task<absl::Status> Conn::write_iov(const iovec* iov_in, int n) {
   for (int i = 0; i < n; ++i) iov[i] = iov_in[i];
   int first = 0;
   while (first < n) {
-    absl::StatusOr<std::size_t> w = co_await io_.writev(std::span<const iovec>(iov + first, n - first));
+    absl::StatusOr<std::size_t> w =
+        co_await io_.writev(std::span<const iovec>(iov + first, n - first));
     if (!w.ok()) co_return w.status();
     std::size_t done = *w;
     while (first < n && done >= iov[first].iov_len) {
@@ -250,7 +248,8 @@ Task<absl::StatusOr<std::optional<Frame>>> Conn::next_frame() {
       if (st.event == Parser::Event::kMessageComplete) {
         body_done_ = true;
         HeaderMap trailers = parser_.take_trailers();
-        if (!trailers.empty()) co_return std::optional<Frame>(Frame::of_trailers(std::move(trailers)));
+        if (!trailers.empty())
+          co_return std::optional<Frame>(Frame::of_trailers(std::move(trailers)));
         co_return std::optional<Frame>();
       }
       if (st.event != Parser::Event::kNeedMore) {
@@ -284,8 +283,8 @@ Task<bool> Conn::drain_body() {
   co_return true;
 }
 
-bool Conn::encode_response(Response<Body>& resp, bool head_request, Version peer,
-                           bool& keep_alive, BodyFraming& framing) {
+bool Conn::encode_response(Response<Body>& resp, bool head_request, Version peer, bool& keep_alive,
+                           BodyFraming& framing) {
   const uint16_t code = resp.status().as_u16();
   const bool bodiless_status = code < 200 || code == 204 || code == 304;
   Body& body = resp.body();
@@ -500,7 +499,8 @@ Task<bool> Conn::serve_one() {
   if (!resp.ok()) {
     StatusCode code = from_status(resp.status());
     Response<Body> err(code, Body(std::string(code.canonical_reason()) + "\n"));
-    err.headers().append(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    err.headers().append(header::CONTENT_TYPE,
+                         HeaderValue::from_static("text/plain; charset=utf-8"));
     resp = std::move(err);
   }
 
@@ -526,7 +526,8 @@ Task<bool> Conn::serve_one() {
     st = co_await std::move(body);
   }
   head_at_ = std::string::npos;
-  resp = absl::Status(absl::StatusCode::kCancelled, "");  // the response body (maybe the request's) goes now
+  resp = absl::Status(absl::StatusCode::kCancelled,
+                      "");  // the response body (maybe the request's) goes now
   if (!st.ok()) co_return false;
   if (switching) {
     if (!try_flush()) {

@@ -72,7 +72,6 @@ struct ConnControl {
     ::shutdown(fd, SHUT_RD);  // wakes the connection's pending read with EOF
     return true;
   }
-  bool final_state() const { return phase.load(std::memory_order_acquire) >= kTimedOut; }
 };
 
 // The live connections of one server, for the timeout scan and shutdown. A connection removes
@@ -86,18 +85,19 @@ class ConnRegistry {
     c->next = head_;
     if (head_ != nullptr) head_->prev = c;
     head_ = c;
-    ++size_;
   }
   void remove(ConnControl* c) {
     JoinHandle<void> drop;
     std::lock_guard<std::mutex> lock(mu_);
     if (c->registry != this) return;
     c->registry = nullptr;
-    if (c->prev != nullptr) c->prev->next = c->next; else head_ = c->next;
+    if (c->prev != nullptr)
+      c->prev->next = c->next;
+    else
+      head_ = c->next;
     if (c->next != nullptr) c->next->prev = c->prev;
     c->prev = c->next = nullptr;
     drop = std::move(c->task);
-    --size_;
   }
   // Stores the task handle if `c` is still registered (it may have finished already).
   void set_task(ConnControl* c, JoinHandle<void> h) {
@@ -110,10 +110,6 @@ class ConnRegistry {
     std::lock_guard<std::mutex> lock(mu_);
     for (ConnControl* c = head_; c != nullptr; c = c->next) f(*c);
   }
-  std::size_t size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return size_;
-  }
   // Takes every task handle out (to abort them outside the lock).
   std::vector<JoinHandle<void>> take_tasks() {
     std::vector<JoinHandle<void>> out;
@@ -125,7 +121,6 @@ class ConnRegistry {
  private:
   std::mutex mu_;
   ConnControl* head_ = nullptr;
-  std::size_t size_ = 0;
 };
 
 struct ConnConfig {

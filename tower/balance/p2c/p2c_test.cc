@@ -254,11 +254,8 @@ Task<absl::Status> pending_requests_through_balance() {
 }
 
 void run_all_flavors(Task<absl::Status> (*f)()) {
-  for (auto flavor : weft::testing::kAllFlavors) {
-    auto rt = weft::testing::make_runtime(flavor);
-    absl::Status st = rt.block_on(f());
-    BOOST_TEST(st.ok(), st.ToString());
-  }
+  absl::Status st = weft::testing::run_in_all_flavors(f);
+  BOOST_TEST(st.ok(), st.ToString());
 }
 
 }  // namespace
