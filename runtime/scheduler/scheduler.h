@@ -1,7 +1,9 @@
 // The interface every runtime flavour implements, and the per-thread runtime context.
 //
-// A scheduler owns run queues and the list of live tasks. Tasks reach it three ways:
-//   spawn(task)        a new task (carries a run-queue reference)
+// A scheduler owns run queues and the list of live tasks. Tasks reach it these ways:
+//   spawn(task)        a new task (carries a run-queue reference): adopt, then schedule
+//   adopt(task)        a new task that is not queued (spawn_polled ran its first poll already);
+//                      listed only
 //   schedule(task, y)  a woken task (carries a run-queue reference); y: it yielded, so it goes
 //                      to the back of the queue instead of the LIFO slot
 //   release(task)      the task finished or was cancelled; drop it from the live list (true if
@@ -20,8 +22,13 @@ class BlockingPool;
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
-  // Returns false when the runtime is shutting down: the caller then cancels the task.
-  virtual bool spawn(TaskHeader* task) = 0;
+  // Return false when the runtime is shutting down: the caller then cancels the task.
+  virtual bool adopt(TaskHeader* task) = 0;
+  bool spawn(TaskHeader* task) {
+    if (!adopt(task)) return false;
+    schedule(task, false);
+    return true;
+  }
   virtual void schedule(TaskHeader* task, bool yielded) = 0;
   virtual bool release(TaskHeader* task) = 0;
   virtual Driver& driver() = 0;
@@ -41,6 +48,12 @@ inline thread_local Context tls_context;
 void wake_task_by_ref(TaskHeader* task, uint32_t gen);
 // Inside a poll: suspend the current task at `h` and queue it again behind the others.
 void yield_task(std::coroutine_handle<> h);
+// Makes `frame` a task of `s` and runs its first poll right now, on this thread, nested in the
+// current poll (its wakers wake it, not the caller). Finished in that poll (the common case for
+// work that never waits): returns nullptr, and `frame` is a plain finished coroutine again (the
+// caller takes its result and destroys it; no queue, no list, no atomic read-modify-write).
+// Otherwise it is a spawned task like any other: returns its header with a JoinHandle reference.
+TaskHeader* spawn_polled_raw(Scheduler* s, std::coroutine_handle<> frame, const TaskVtable* vtable);
 // Runs one poll of `task` (the caller hands over the run queue's reference): resumes it, or
 // destroys it when cancelled, and afterwards re-queues, parks or completes it.
 void poll_task(TaskHeader* task);

@@ -24,7 +24,8 @@ void wake_task_by_ref(TaskHeader* task, uint32_t gen) {
 void yield_task(std::coroutine_handle<> h) {
   TaskHeader* task = tls_context.current;
   task->leaf = h;
-  task->yielded = true;  // poll_task re-queues it when the poll ends (one state change, no CAS here)
+  task->yielded =
+      true;  // poll_task re-queues it when the poll ends (one state change, no CAS here)
 }
 
 namespace {
@@ -96,6 +97,58 @@ TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame, const TaskVta
     task->unref();
     task->claim_for_cancel();
     cancel_task(task);
+  }
+  return task;
+}
+
+TaskHeader* spawn_polled_raw(Scheduler* s, std::coroutine_handle<> frame,
+                             const TaskVtable* vtable) {
+  TaskHeader* task = TaskHeader::from_frame(frame.address());
+  task->scheduler = s;
+  task->vtable = vtable;
+  task->leaf = frame;
+  // As transition_to_running would leave a fresh task: RUNNING, generation 1. References: this
+  // poll (standing in for a run queue's) and the JoinHandle. Not listed yet: only a task that
+  // outlives this poll needs to be found by shutdown.
+  constexpr uint64_t kPolling =
+      TaskHeader::kRunning | (uint64_t{1} << TaskHeader::kGenShift) | 2 * TaskHeader::kRefOne;
+  task->state.store(kPolling, std::memory_order_relaxed);
+  Context& cx = tls_context;
+  TaskHeader* prev = cx.current;
+  cx.current = task;
+  frame.resume();  // shares the caller's cooperative budget
+  cx.current = prev;
+  if (frame.done()) {
+    if (task->state.load(std::memory_order_acquire) == kPolling) {
+      // Nothing else refers to it (no waker outlived the poll): a plain finished frame again.
+      task->state.store(0, std::memory_order_relaxed);
+      task->scheduler = nullptr;
+      task->vtable = nullptr;
+      task->yielded = false;
+      return nullptr;
+    }
+    // A waker made during the poll is still held somewhere: finish it as poll_task would.
+    task->vtable->store_output(task);
+    task->frame_destroyed = true;
+    cx.current = task;
+    frame.destroy();
+    cx.current = prev;
+    task->complete();
+    task->unref();  // the poll's reference; the JoinHandle's remains
+    return task;
+  }
+  task->ref();  // the live list's
+  if (!s->adopt(task)) {
+    task->unref();      // not listed after all
+    cancel_task(task);  // we hold it RUNNING; this drops the poll's reference
+    return task;
+  }
+  bool yielded = task->yielded;
+  task->yielded = false;
+  if (task->transition_to_idle(yielded) == TaskHeader::Idle::kNotified) {
+    s->schedule(task, yielded);  // woken during the poll: the poll's reference goes to the queue
+  } else {
+    task->unref();
   }
   return task;
 }

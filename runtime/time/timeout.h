@@ -6,8 +6,9 @@
 // On time: the task's value (an exception it threw is rethrown here). Late: DEADLINE_EXCEEDED,
 // and the inner task has been destroyed (its destructors ran) before timeout returns.
 // The inner task runs as a child task of the current runtime (it reuses the Task's own frame:
-// no extra allocation). Cancel-safe: cancelling the awaiting task cancels the inner one before
-// its frame goes away.
+// no extra allocation). Its first poll runs at once, on this thread; only if it then waits does
+// the timer start and the caller suspend. Cancel-safe: cancelling the awaiting task cancels the
+// inner one before its frame goes away.
 #pragma once
 
 #include <chrono>
@@ -62,7 +63,21 @@ struct TaskOrSleep {
 
 template <class T>
 Task<TimeoutResult<T>> timeout_at(Instant deadline, Task<T> task) {
-  JoinHandle<T> h = weft::spawn(std::move(task));
+  // The task's first poll runs right here (as Tokio's Timeout polls its future in place): one
+  // that finishes without waiting costs no queue round trip and no timer.
+  std::coroutine_handle<weft::detail::Promise<T>> frame = task.release();
+  weft::detail::TaskHeader* raw = weft::detail::spawn_polled_raw(
+      weft::detail::current_scheduler_or_throw(), frame, &weft::detail::TaskVtableFor<T>::kVtable);
+  if (raw == nullptr) {
+    Task<T> finished(frame);  // owns the frame again: destroyed when this returns
+    if constexpr (std::is_void_v<T>) {
+      frame.promise().take();
+      co_return absl::OkStatus();
+    } else {
+      co_return frame.promise().take();
+    }
+  }
+  JoinHandle<T> h(raw);
   weft::detail::AbortOnDrop<1> guard({h.raw()});
   Sleep sleep = sleep_until(deadline);
   co_await detail::TaskOrSleep{weft::detail::CompletionAwaiter(h.raw()), &sleep};

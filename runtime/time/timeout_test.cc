@@ -7,8 +7,13 @@
 #include <chrono>
 #include <memory>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/sync/oneshot.h"
+#include "weft/runtime/task/waker.h"
+#include "weft/runtime/task/yield_now.h"
 #include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/time/interval.h"
 #include "weft/runtime/time/sleep.h"
@@ -105,7 +110,104 @@ Task<bool> status_results_are_merged() {
   absl::Status on_time = co_await weft::time::timeout(1s, status_after(1ms));
   co_return absl::IsDeadlineExceeded(late) && absl::IsNotFound(on_time);
 }
+// ---- the first poll runs in place (a task that never waits costs no spawn and no timer) ----
+
+Task<int> immediate(int x, std::thread::id* ran_on) {
+  *ran_on = std::this_thread::get_id();
+  co_return x;
+}
+Task<int> immediate_throw() {
+  throw std::runtime_error("at once");
+  co_return 0;
+}
+
+// Registers a waker and resumes at once without using it: the task finishes in its first poll
+// while a waker made in that poll is still held (here, in `kept`).
+struct KeepWaker {
+  weft::Waker* kept;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    *kept = weft::Waker::current(h);
+    return false;
+  }
+  void await_resume() const noexcept {}
+};
+Task<int> finishes_holding_a_waker(weft::Waker* kept, std::shared_ptr<std::atomic<bool>> dropped) {
+  DropFlag guard{std::move(dropped)};
+  co_await KeepWaker{kept};
+  co_return 11;
+}
+
+Task<int> yields_then(int x) {
+  co_await weft::yield_now();
+  co_return x;
+}
+
+Task<int> receive(weft::sync::oneshot::Receiver<int> rx) {
+  absl::StatusOr<int> v = co_await rx;
+  co_return v.ok() ? *v : -1;
+}
+Task<void> send_later(weft::sync::oneshot::Sender<int> tx) {
+  co_await weft::time::sleep(2ms);
+  (void)tx.send(21);
+}
+
+Task<absl::Status> first_poll_in_place() {
+  std::thread::id ran_on;
+  absl::StatusOr<int> r = co_await weft::time::timeout(1s, immediate(3, &ran_on));
+  if (!r.ok() || *r != 3) co_return absl::InternalError("immediate: wrong value");
+  if (ran_on != std::this_thread::get_id()) co_return absl::InternalError("not run in place");
+  // Even with no time at all: the task is polled before the deadline is looked at (Tokio's rule).
+  r = co_await weft::time::timeout(0ms, immediate(4, &ran_on));
+  if (!r.ok() || *r != 4) co_return absl::InternalError("zero timeout: wrong value");
+  try {
+    (void)co_await weft::time::timeout(1s, immediate_throw());
+    co_return absl::InternalError("no exception");
+  } catch (const std::runtime_error& e) {
+    if (std::string(e.what()) != "at once") co_return absl::InternalError("wrong exception");
+  }
+  // Finished while a waker from its poll is still held: the value arrives, the frame is gone,
+  // and the late wake-up is harmless (ASan checks the memory).
+  weft::Waker kept;
+  auto dropped = weft::testing::drop_flag();
+  r = co_await weft::time::timeout(1s, finishes_holding_a_waker(&kept, dropped));
+  if (!r.ok() || *r != 11) co_return absl::InternalError("held waker: wrong value");
+  if (!dropped->load()) co_return absl::InternalError("held waker: frame not destroyed");
+  if (!kept.valid()) co_return absl::InternalError("held waker: no waker");
+  std::move(kept).wake();
+  // A task that yields in its first poll, or waits for another task, goes on as a spawned task.
+  r = co_await weft::time::timeout(1s, yields_then(5));
+  if (!r.ok() || *r != 5) co_return absl::InternalError("yield: wrong value");
+  auto [tx, rx] = weft::sync::oneshot::channel<int>();
+  weft::JoinHandle<void> sender = weft::spawn(send_later(std::move(tx)));
+  r = co_await weft::time::timeout(1s, receive(std::move(rx)));
+  if (!r.ok() || *r != 21) co_return absl::InternalError("wait: wrong value");
+  (void)co_await sender;
+  co_return absl::OkStatus();
+}
+Task<bool> hundred_immediate_timeouts() {
+  std::thread::id ran_on;
+  int sum = 0;
+  for (int i = 0; i < 100; ++i) {
+    absl::StatusOr<int> r = co_await weft::time::timeout(1s, immediate(1, &ran_on));
+    sum += r.ok() ? *r : 0;
+  }
+  co_return sum == 100;
+}
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(timeout_of_work_that_never_waits_needs_no_extra_poll) {
+  // Spawning each inner task would cost at least two polls per timeout (child, then caller).
+  Runtime rt = weft::testing::make_runtime(weft::testing::Flavor::kCurrentThread);
+  uint64_t before = rt.metrics().total_polls();
+  BOOST_TEST(rt.block_on(hundred_immediate_timeouts()));
+  BOOST_TEST(rt.metrics().total_polls() - before < 10u);
+}
+
+BOOST_AUTO_TEST_CASE(timeout_runs_the_first_poll_in_place) {
+  absl::Status st = weft::testing::run_in_all_flavors(&first_poll_in_place);
+  BOOST_TEST(st.ok(), st);
+}
 
 BOOST_AUTO_TEST_CASE(timeout_merges_status_results) {
   Runtime rt = make_rt();

@@ -17,12 +17,6 @@ constexpr uint32_t kEventInterval = 61;
 
 CurrentThreadScheduler::~CurrentThreadScheduler() { shutdown(); }
 
-bool CurrentThreadScheduler::spawn(TaskHeader* task) {
-  if (!owned_.insert(task)) return false;
-  schedule(task, false);
-  return true;
-}
-
 void CurrentThreadScheduler::schedule(TaskHeader* task, bool) {
   if (on_owner_thread()) {
     task->queue_next = nullptr;

@@ -26,7 +26,7 @@ class CurrentThreadScheduler final : public Scheduler {
   explicit CurrentThreadScheduler(BlockingPool* pool) : pool_(pool) {}
   ~CurrentThreadScheduler() override;
 
-  bool spawn(TaskHeader* task) override;
+  bool adopt(TaskHeader* task) override { return owned_.insert(task); }
   void schedule(TaskHeader* task, bool yielded) override;
   bool release(TaskHeader* task) override { return owned_.remove(task); }
   Driver& driver() override { return driver_; }

@@ -96,12 +96,6 @@ void MultiThreadScheduler::push_local(Worker& w, TaskHeader* task) {
   if (!w.queue.push_back_or_overflow(task, spill)) WorkerCounters::bump(w.counters.overflows);
 }
 
-bool MultiThreadScheduler::spawn(TaskHeader* task) {
-  if (!owned_.insert(task)) return false;
-  schedule(task, false);
-  return true;
-}
-
 void MultiThreadScheduler::schedule(TaskHeader* task, bool yielded) {
   Context& cx = tls_context;
   if (cx.scheduler == this && cx.worker != nullptr && !shutdown_.load(std::memory_order_relaxed)) {

@@ -62,7 +62,7 @@ class MultiThreadScheduler final : public Scheduler {
   // Runs the shutdown protocol above; idempotent.
   void shutdown();
 
-  bool spawn(TaskHeader* task) override;
+  bool adopt(TaskHeader* task) override { return owned_.insert(task); }
   void schedule(TaskHeader* task, bool yielded) override;
   bool release(TaskHeader* task) override { return owned_.remove(task); }
   Driver& driver() override { return driver_; }
