@@ -9,10 +9,17 @@
 // later small ones (no starvation), and try_acquire never jumps the queue.
 // Cancel-safe: a cancelled acquire leaves the queue; if permits had already been assigned to it
 // they go back to the semaphore (and on to the next waiter). Mutex and RwLock are built on it.
+//
+// Lock-free while nobody waits: the count lives in one atomic word with a CLOSED and a QUEUED
+// bit, so an uncontended acquire or release is one compare-and-swap. QUEUED is set (under the
+// mutex, by a CAS on the word the waiter found short of permits) exactly while the queue is
+// not empty; then every change of the count goes through the mutex, which serves the queue.
 #pragma once
 
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -76,7 +83,7 @@ class OwnedSemaphorePermit {
 
 class Semaphore {
  public:
-  explicit Semaphore(std::size_t permits) : permits_(permits) {}
+  explicit Semaphore(std::size_t permits) : state_(uint64_t{permits} << kShift) {}
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
 
@@ -84,7 +91,10 @@ class Semaphore {
    public:
     AcquireAwaiter(Semaphore* s, std::size_t n) : sem_(s) { node_.needed = n; }
     AcquireAwaiter(const AcquireAwaiter&) = delete;
-    ~AcquireAwaiter() { sem_->abandon(&node_); }
+    ~AcquireAwaiter() {
+      // Unqueued, only this thread ever touched node_: nothing to give back unless granted.
+      if (queued_ || node_.granted) sem_->abandon(&node_);
+    }
     bool await_ready() {
       if (!coop::try_consume()) {
         yield_ = true;  // out of budget: let others run first
@@ -94,7 +104,10 @@ class Semaphore {
       return node_.granted;
     }
     bool await_suspend(std::coroutine_handle<> h) {
-      if (sem_->enqueue(&node_, h)) return true;  // waiting in the queue: that is a suspension
+      if (sem_->enqueue(&node_, h)) {
+        queued_ = true;  // waiting in the queue: that is a suspension
+        return true;
+      }
       if (yield_ && node_.granted) {
         // Out of coop budget: take the permits now, then let others run before continuing.
         // (Cancelled during the yield, the destructor gives them back.)
@@ -114,6 +127,7 @@ class Semaphore {
     Semaphore* sem_;
     detail::WaitNode node_;
     bool yield_ = false;
+    bool queued_ = false;  // enqueue() put node_ in the queue (others may touch it, under mu_)
   };
 
   // Waits for `n` permits (n may exceed the current count; it waits for releases).
@@ -123,11 +137,9 @@ class Semaphore {
   // RESOURCE_EXHAUSTED when not enough permits are free (or others are queued),
   // FAILED_PRECONDITION when closed.
   absl::StatusOr<SemaphorePermit> try_acquire(std::size_t n = 1) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return absl::FailedPreconditionError("semaphore closed");
-    if (!waiters_.empty() || permits_ < n) return absl::ResourceExhaustedError("no permits");
-    permits_ -= n;
-    return SemaphorePermit(this, n);
+    if (try_take(n)) return SemaphorePermit(this, n);
+    if (is_closed()) return absl::FailedPreconditionError("semaphore closed");
+    return absl::ResourceExhaustedError("no permits");
   }
 
   void add_permits(std::size_t n) { release(n); }
@@ -145,36 +157,56 @@ class Semaphore {
   void close() {
     detail::WakeBatch batch;
     std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
+    state_.fetch_or(kClosed, std::memory_order_acq_rel);
     while (detail::WaitNode* n = waiters_.pop_front()) batch.add(std::move(n->waker));
+    state_.fetch_and(~kQueued, std::memory_order_release);
   }
-  bool is_closed() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return closed_;
-  }
+  bool is_closed() const { return state_.load(std::memory_order_acquire) & kClosed; }
   std::size_t available_permits() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return permits_;
+    return static_cast<std::size_t>(state_.load(std::memory_order_acquire) >> kShift);
   }
 
  private:
   friend class SemaphorePermit;
 
+  static constexpr uint64_t kClosed = 1;
+  static constexpr uint64_t kQueued = 2;
+  static constexpr int kShift = 2;
+  static uint64_t permits_in(uint64_t state) { return state >> kShift; }
+
+  // Takes n permits without waiting: never while closed or while others wait (FIFO).
   bool try_take(std::size_t n) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_ || !waiters_.empty() || permits_ < n) return false;
-    permits_ -= n;
-    return true;
+    uint64_t cur = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if ((cur & (kClosed | kQueued)) || permits_in(cur) < n) return false;
+      if (state_.compare_exchange_weak(cur, cur - (uint64_t{n} << kShift),
+                                       std::memory_order_acquire, std::memory_order_relaxed)) {
+        return true;
+      }
+    }
   }
 
   // Returns false (do not suspend) if the permits were taken or the semaphore is closed.
   bool enqueue(detail::WaitNode* node, std::coroutine_handle<> h) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return false;
-    if (waiters_.empty() && permits_ >= node->needed) {
-      permits_ -= node->needed;
-      node->granted = true;
-      return false;
+    uint64_t cur = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (cur & kClosed) return false;
+      if (!(cur & kQueued) && permits_in(cur) >= node->needed) {
+        if (state_.compare_exchange_weak(cur, cur - (uint64_t{node->needed} << kShift),
+                                         std::memory_order_acquire, std::memory_order_relaxed)) {
+          node->granted = true;
+          return false;
+        }
+        continue;
+      }
+      // Short of permits (or queued behind others): from now on releases take the mutex. The
+      // CAS fails if a lock-free release added permits since `cur` was read: look again.
+      if ((cur & kQueued) ||
+          state_.compare_exchange_weak(cur, cur | kQueued, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+        break;
+      }
     }
     node->waker = Waker::current(h);
     waiters_.push_back(node);
@@ -182,21 +214,30 @@ class Semaphore {
   }
 
   void release(std::size_t n) {
+    uint64_t cur = state_.load(std::memory_order_relaxed);
+    while (!(cur & kQueued)) {
+      if (state_.compare_exchange_weak(cur, cur + (uint64_t{n} << kShift),
+                                       std::memory_order_release, std::memory_order_relaxed)) {
+        return;
+      }
+    }
     detail::WakeBatch batch;  // declared first: woken after the lock is released
     std::lock_guard<std::mutex> lock(mu_);
-    permits_ += n;
+    state_.fetch_add(uint64_t{n} << kShift, std::memory_order_acq_rel);
     grant_locked(batch);
   }
 
-  // Serves the queue head while it can be satisfied (strict FIFO).
+  // Serves the queue head while it can be satisfied (strict FIFO); clears QUEUED when the queue
+  // empties. With QUEUED set nobody changes the count without the mutex.
   void grant_locked(detail::WakeBatch& batch) {
     while (detail::WaitNode* head = waiters_.front()) {
-      if (permits_ < head->needed) break;
-      permits_ -= head->needed;
+      if (permits_in(state_.load(std::memory_order_relaxed)) < head->needed) return;
+      state_.fetch_sub(uint64_t{head->needed} << kShift, std::memory_order_acq_rel);
       waiters_.remove(head);
       head->granted = true;
       batch.add(std::move(head->waker));
     }
+    state_.fetch_and(~kQueued, std::memory_order_release);
   }
 
   // The awaiter is going away: leave the queue, or give back permits it never used.
@@ -204,20 +245,18 @@ class Semaphore {
     detail::WakeBatch batch;
     std::lock_guard<std::mutex> lock(mu_);
     if (node->linked()) {
-      bool was_head = waiters_.front() == node;
       waiters_.remove(node);
       node->waker = Waker();
-      if (was_head) grant_locked(batch);  // smaller requests behind it may fit now
+      grant_locked(batch);  // smaller requests behind it may fit now; clears QUEUED if empty
     } else if (node->granted) {
-      permits_ += node->needed;
       node->granted = false;
+      state_.fetch_add(uint64_t{node->needed} << kShift, std::memory_order_acq_rel);
       grant_locked(batch);
     }
   }
 
   mutable std::mutex mu_;
-  std::size_t permits_;
-  bool closed_ = false;
+  std::atomic<uint64_t> state_;  // permits << kShift | kQueued | kClosed
   detail::WaitList waiters_;
 };
 

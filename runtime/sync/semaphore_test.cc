@@ -13,6 +13,7 @@
 #include "weft/runtime/task/yield_now.h"
 #include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/time/sleep.h"
+#include "weft/runtime/time/timeout.h"
 
 using namespace std::chrono_literals;
 using weft::Task;
@@ -142,6 +143,41 @@ Task<int> many_uncontended_acquires() {
   }
   co_return ok * 10 + static_cast<int>(sem.available_permits());
 }
+// Many tasks on two workers mixing the lock-free path (try_acquire, uncontended acquire) with
+// the queue (acquire of 1 or 2 while short, some cancelled by a timeout while queued): the
+// count of holders never exceeds the permits, and every permit comes back.
+Task<void> churn(Semaphore* sem, int id, std::atomic<int>* inside, std::atomic<bool>* over) {
+  for (int i = 0; i < 400; ++i) {
+    std::size_t n = (id + i) % 3 == 0 ? 2 : 1;
+    absl::StatusOr<weft::sync::SemaphorePermit> p = absl::ResourceExhaustedError("none");
+    if (i % 4 == 0) {
+      p = sem->try_acquire(n);
+    } else if (i % 7 == 0) {
+      absl::StatusOr<weft::sync::SemaphorePermit> got = co_await weft::time::timeout(
+          0ms,
+          [](Semaphore* s, std::size_t k) -> Task<absl::StatusOr<weft::sync::SemaphorePermit>> {
+            co_return co_await s->acquire(k);
+          }(sem, n));
+      p = std::move(got);
+    } else {
+      p = co_await sem->acquire(n);
+    }
+    if (!p.ok()) continue;
+    int now = inside->fetch_add(static_cast<int>(n)) + static_cast<int>(n);
+    if (now > 4) over->store(true);
+    if (i % 5 == 0) co_await weft::yield_now();
+    inside->fetch_sub(static_cast<int>(n));
+  }
+}
+
+Task<std::size_t> churn_keeps_every_permit(std::atomic<bool>* over) {
+  Semaphore sem(4);
+  std::atomic<int> inside{0};
+  std::vector<weft::JoinHandle<void>> hs;
+  for (int id = 0; id < 16; ++id) hs.push_back(weft::spawn(churn(&sem, id, &inside, over)));
+  for (auto& h : hs) (void)co_await h;
+  co_return sem.available_permits();
+}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(acquire_survives_coop_budget_exhaustion) {
@@ -174,4 +210,13 @@ BOOST_AUTO_TEST_CASE(mutex_serialises_across_workers) {
 BOOST_AUTO_TEST_CASE(rwlock_semantics) {
   weft::Runtime rt = weft::testing::make_runtime();
   BOOST_TEST(rt.block_on(rwlock_readers_share_writers_exclude()));
+}
+
+BOOST_AUTO_TEST_CASE(semaphore_churn_across_workers_keeps_every_permit) {
+  for (int round = 0; round < 5; ++round) {
+    weft::Runtime rt = weft::testing::make_runtime();
+    std::atomic<bool> over{false};
+    BOOST_TEST(rt.block_on(churn_keeps_every_permit(&over)) == 4u);
+    BOOST_TEST(!over.load());
+  }
 }

@@ -13,28 +13,11 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 
+#include "weft/runtime/sync/spin_lock.h"
 #include "weft/runtime/task/header.h"
 
 namespace weft::detail {
-
-// Test-and-test-and-set spin lock for critical sections of a few instructions; yields the
-// thread if the holder was preempted. TSan understands it (plain atomics).
-class SpinLock {
- public:
-  void lock() {
-    for (int spins = 0; locked_.exchange(true, std::memory_order_acquire); ++spins) {
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (++spins > 64) std::this_thread::yield();
-      }
-    }
-  }
-  void unlock() { locked_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool> locked_{false};
-};
 
 class OwnedTasks {
  public:
@@ -42,7 +25,7 @@ class OwnedTasks {
   bool insert(TaskHeader* t) {
     uint32_t shard = shard_of(t);
     Shard& s = shards_[shard];
-    std::lock_guard<SpinLock> lock(s.mu);
+    std::lock_guard<weft::sync::SpinLock> lock(s.mu);
     if (closed_.load(std::memory_order_relaxed)) return false;
     t->owned_shard = shard;
     t->owned_prev = nullptr;
@@ -58,7 +41,7 @@ class OwnedTasks {
     uint32_t shard = t->owned_shard;
     if (shard == kNotOwned) return false;
     Shard& s = shards_[shard];
-    std::lock_guard<SpinLock> lock(s.mu);
+    std::lock_guard<weft::sync::SpinLock> lock(s.mu);
     if (t->owned_shard == kNotOwned) return false;
     unlink(s, t);
     return true;
@@ -68,7 +51,7 @@ class OwnedTasks {
   TaskHeader* close_and_pop() {
     closed_.store(true, std::memory_order_relaxed);
     for (Shard& s : shards_) {
-      std::lock_guard<SpinLock> lock(s.mu);
+      std::lock_guard<weft::sync::SpinLock> lock(s.mu);
       if (TaskHeader* t = s.head) {
         unlink(s, t);
         return t;
@@ -84,7 +67,7 @@ class OwnedTasks {
   static constexpr uint32_t kNotOwned = 0;  // shard indices start at 1
   static constexpr uint32_t kShards = 16;   // power of two; enough for a few dozen threads
   struct alignas(64) Shard {
-    SpinLock mu;
+    weft::sync::SpinLock mu;
     TaskHeader* head = nullptr;
   };
   static uint32_t shard_of(TaskHeader* t) {

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "weft/runtime/task/waker.h"
+#include "weft/runtime/time/clock.h"
 #include "weft/runtime/time/wheel.h"
 
 namespace weft::reactor {
@@ -23,10 +24,6 @@ class Reactor;
 }
 
 namespace weft::time {
-
-using Clock = std::chrono::steady_clock;
-using Instant = Clock::time_point;
-using Duration = Clock::duration;
 
 // A registered timer: fires by waking `waker`. Owned by the awaiter that embeds it.
 struct TimerNode : detail::TimerEntry {

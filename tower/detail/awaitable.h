@@ -1,10 +1,18 @@
 // Awaitable plumbing for tower's combinators: what `co_await x` gives, an awaitable that is
-// complete at once (ReadyValue), and an adapter that transforms the result of another awaitable
-// without a coroutine frame (Mapped). Internal to weft::tower.
+// complete at once (ReadyValue), an adapter that transforms the result of another awaitable
+// without a coroutine frame (Mapped), and one of two awaitables chosen at run time (OneOf;
+// Eager<T> is "a value now, or a Task"). Internal to weft::tower.
 //
 //   detail::await_result_t<Task<int>>               // int
 //   co_await detail::ReadyValue<int>(42);           // 42, never suspends
 //   detail::Mapped<Task<int>, G>(task, g)           // co_await gives g(co_await task)
+//   detail::Eager<int> e = fast ? Eager<int>(ReadyValue<int>(1)) : Eager<int>(slow());
+//
+// Layers use these so that a stack over a service that answers at once allocates no coroutine
+// frame: each layer does its synchronous part in ready()/call() and only falls back to a Task
+// when it really has to wait. Peekable awaitables (ReadyValue, Mapped, OneOf) may be moved after
+// await_ready() (not after await_suspend()): a layer may look whether one is complete before
+// deciding what to do with it (Timeout does).
 #pragma once
 
 #include <concepts>
@@ -13,8 +21,10 @@
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "absl/status/statusor.h"
+#include "weft/runtime/task/task.h"
 
 // g++ warns (-Wsubobject-linkage) when a coroutine template defined in a header is instantiated
 // with a type that has no linkage, such as a lambda declared in a function: the coroutine frame
@@ -127,5 +137,90 @@ class Mapped {
   [[no_unique_address]] std::conditional_t<kConverts, std::optional<Awaiter>, Empty> w_;
   [[no_unique_address]] G g_;
 };
+
+// Passes a result through by value (Mapped<A, Pass> is `co_await a`, as a peekable awaitable).
+struct Pass {
+  template <class T>
+  T operator()(T v) const {
+    return v;
+  }
+};
+
+// `co_await OneOf<A, B>` awaits whichever of the two it holds; both give the same result type.
+// No frame: the awaiter protocol of the alternative is forwarded.
+template <class A, class B>
+requires std::same_as<await_result_t<A>, await_result_t<B>>
+class OneOf {
+ public:
+  using result_type = await_result_t<A>;
+
+  OneOf(A a) : v_(std::in_place_index<0>, std::move(a), Pass{}) {}
+  OneOf(B b) requires(!std::same_as<A, B>) : v_(std::in_place_index<1>, std::move(b), Pass{}) {}
+
+  bool await_ready() {
+    return std::visit([](auto& m) -> bool { return m.await_ready(); }, v_);
+  }
+  // Returns a handle only if an alternative does (g++ does not always make symmetric transfer a
+  // tail call, see runtime/task/task.h: bool keeps the stack flat there).
+  auto await_suspend(std::coroutine_handle<> h) {
+    return std::visit([h](auto& m) { return suspend(m, h); }, v_);
+  }
+  result_type await_resume() {
+    return std::visit([](auto& m) -> result_type { return m.await_resume(); }, v_);
+  }
+
+ private:
+  template <class M>
+  using SuspendResult = decltype(std::declval<M&>().await_suspend(std::coroutine_handle<>()));
+  template <class M>
+  static constexpr bool kReturnsHandle =
+      !std::is_void_v<SuspendResult<M>> && !std::same_as<SuspendResult<M>, bool>;
+  static constexpr bool kTransfers =
+      kReturnsHandle<Mapped<A, Pass>> || kReturnsHandle<Mapped<B, Pass>>;
+
+  // What the alternative's await_suspend returned (void, bool or a handle), in OneOf's form.
+  template <class M>
+  static auto suspend(M& m, std::coroutine_handle<> h) {
+    using R = SuspendResult<M>;
+    if constexpr (kTransfers) {
+      if constexpr (std::is_void_v<R>) {
+        m.await_suspend(h);
+        return std::coroutine_handle<>(std::noop_coroutine());
+      } else if constexpr (std::same_as<R, bool>) {
+        return m.await_suspend(h) ? std::coroutine_handle<>(std::noop_coroutine()) : h;
+      } else {
+        return std::coroutine_handle<>(m.await_suspend(h));
+      }
+    } else if constexpr (std::is_void_v<R>) {
+      m.await_suspend(h);
+      return true;
+    } else {
+      return m.await_suspend(h);
+    }
+  }
+
+  std::variant<Mapped<A, Pass>, Mapped<B, Pass>> v_;
+};
+
+// A result that is either here already or still to come from a Task.
+template <class T>
+using Eager = OneOf<ReadyValue<T>, Task<T>>;
+
+template <class T>
+Eager<T> eager(T v) {
+  return Eager<T>(ReadyValue<T>(std::move(v)));
+}
+
+// Awaitables whose await_ready() may be asked before they are moved (see the top).
+template <class A>
+struct IsPeekable : std::false_type {};
+template <class T>
+struct IsPeekable<ReadyValue<T>> : std::true_type {};
+template <class A, class G>
+struct IsPeekable<Mapped<A, G>> : std::true_type {};
+template <class A, class B>
+struct IsPeekable<OneOf<A, B>> : std::true_type {};
+template <class A>
+concept Peekable = IsPeekable<std::remove_cvref_t<A>>::value;
 
 }  // namespace weft::tower::detail

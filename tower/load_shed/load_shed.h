@@ -78,11 +78,16 @@ class LoadShed {
 
   std::optional<absl::StatusOr<Permit>> try_ready() const requires TryReady<S> { return check(); }
 
-  // A Task giving the inner response, or RESOURCE_EXHAUSTED "overloaded" at once when the permit
-  // is empty (the inner service is not called).
+  // The inner call's awaitable, or RESOURCE_EXHAUSTED "overloaded" at once when the permit is
+  // empty (the inner service is not called). No frame of its own.
   template <class Req>
-  requires Service<S, Req> Task<absl::StatusOr<response_t<S, Req>>> call(Permit permit, Req req)
-  const { return run<Req>(&inner_, std::move(permit.inner), std::move(req)); }
+  requires Service<S, Req>
+  auto call(Permit permit, Req req) const {
+    using R = absl::StatusOr<response_t<S, Req>>;
+    using Out = detail::OneOf<detail::call_awaitable_t<S, Req>, detail::ReadyValue<R>>;
+    if (!permit.inner.has_value()) return Out(detail::ReadyValue<R>(overloaded_error()));
+    return Out(inner_.call(*std::move(permit.inner), std::move(req)));
+  }
 
   const S& inner() const { return inner_; }
 
@@ -98,13 +103,6 @@ class LoadShed {
     std::optional<absl::StatusOr<permit_t<S>>> p = inner_.try_ready();
     if (!p.has_value()) return Permit{std::nullopt};  // not ready now: shed the call
     return Wrap{}(*std::move(p));
-  }
-
-  template <class Req>
-  static Task<absl::StatusOr<response_t<S, Req>>> run(const S* inner, std::optional<permit_t<S>> p,
-                                                      Req req) {
-    if (!p.has_value()) co_return overloaded_error();
-    co_return co_await inner->call(*std::move(p), std::move(req));
   }
 
   S inner_;

@@ -10,7 +10,7 @@
 //
 // Every request deposits; every retry withdraws. With retry_percent p, one retry costs 1/p
 // requests' worth; the reserve of min_per_sec * ttl retries is always there. Deposits and
-// withdrawals expire after ttl (10 slots of ttl/10). Thread-safe (a std::mutex held for a few
+// withdrawals expire after ttl (10 slots of ttl/10). Thread-safe (a spin lock held for a few
 // instructions); shared between every request of a service, and possibly between services.
 #pragma once
 
@@ -19,15 +19,15 @@
 #include <cstdint>
 #include <mutex>
 
-#include "weft/runtime/time/time_driver.h"
+#include "weft/runtime/sync/spin_lock.h"
+#include "weft/runtime/time/clock.h"
 
 namespace weft::tower {
 
 class RetryBudget {
  public:
   // ttl is clamped to [1 s, 60 s] and retry_percent to [0, 1000] (tower's limits).
-  RetryBudget(time::Duration ttl, std::uint32_t min_per_sec, double retry_percent)
-      : start_(time::Clock::now()) {
+  RetryBudget(time::Duration ttl, std::uint32_t min_per_sec, double retry_percent) {
     if (ttl < std::chrono::seconds(1)) ttl = std::chrono::seconds(1);
     if (ttl > std::chrono::seconds(60)) ttl = std::chrono::seconds(60);
     if (!(retry_percent >= 0.0)) retry_percent = 0.0;  // also NaN
@@ -47,37 +47,45 @@ class RetryBudget {
     if (slot_width_ <= time::Duration::zero()) slot_width_ = time::Duration(1);
     const double ttl_secs = std::chrono::duration<double>(ttl).count();
     reserve_ = static_cast<std::int64_t>(min_per_sec * ttl_secs) * withdraw_amount_;
+    start_ = now();
   }
   RetryBudget(const RetryBudget&) = delete;
   RetryBudget& operator=(const RetryBudget&) = delete;
 
   // One request was made.
   void deposit() {
-    std::lock_guard<std::mutex> lock(mu_);
-    put(deposit_amount_);
+    time::Instant t = now();
+    std::lock_guard<weft::sync::SpinLock> lock(mu_);
+    put(t, deposit_amount_);
   }
 
   // Takes one retry from the budget; false (and nothing taken) when it is spent.
   bool withdraw() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (sum() < withdraw_amount_) return false;
-    put(-withdraw_amount_);
+    time::Instant t = now();
+    std::lock_guard<weft::sync::SpinLock> lock(mu_);
+    if (sum(t) < withdraw_amount_) return false;
+    put(t, -withdraw_amount_);
     return true;
   }
 
   // How many retries could be withdrawn now.
   std::int64_t available() {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::int64_t s = sum();
+    time::Instant t = now();
+    std::lock_guard<weft::sync::SpinLock> lock(mu_);
+    std::int64_t s = sum(t);
     return s <= 0 ? 0 : s / withdraw_amount_;
   }
 
  private:
   static constexpr int kSlots = 10;
 
+  // A tenth of a slot is precise enough: usually the cheap coarse clock
+  // (weft/runtime/time/clock.h).
+  time::Instant now() const { return time::now_within(slot_width_ / 10); }
+
   // Drops slots older than the window and returns the current generation.
-  std::int64_t expire() {
-    const std::int64_t gen = (time::Clock::now() - start_) / slot_width_;
+  std::int64_t expire(time::Instant t) {
+    const std::int64_t gen = (t - start_) / slot_width_;
     if (gen - gen_ >= kSlots) {
       slots_.fill(0);
     } else {
@@ -86,20 +94,20 @@ class RetryBudget {
     if (gen > gen_) gen_ = gen;
     return gen_;
   }
-  void put(std::int64_t amount) { slots_[expire() % kSlots] += amount; }
-  std::int64_t sum() {
-    expire();
+  void put(time::Instant t, std::int64_t amount) { slots_[expire(t) % kSlots] += amount; }
+  std::int64_t sum(time::Instant t) {
+    expire(t);
     std::int64_t s = reserve_;
     for (std::int64_t v : slots_) s += v;
     return s;
   }
 
-  const time::Instant start_;
+  time::Instant start_;
   time::Duration slot_width_{};
   std::int64_t deposit_amount_ = 0;
   std::int64_t withdraw_amount_ = 1;
   std::int64_t reserve_ = 0;
-  std::mutex mu_;
+  weft::sync::SpinLock mu_;
   std::array<std::int64_t, kSlots> slots_{};
   std::int64_t gen_ = 0;
 };

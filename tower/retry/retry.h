@@ -16,7 +16,8 @@
 // Each call deposits once into the budget; each retry withdraws; when the budget is spent the
 // last result (usually the last error) is returned as is, so callers branch on the inner
 // service's own codes. A retry waits for the inner service's readiness again; an error there is
-// returned. The first attempt uses the permit of ready() (the inner service's own).
+// returned. The first attempt uses the permit of ready() (the inner service's own). A request
+// the policy cannot clone is simply the inner call (no frame of its own).
 #pragma once
 
 #include <concepts>
@@ -80,11 +81,25 @@ class Retry {
 
   template <class Req>
   requires Service<S, Req> && Policy<P, Req, response_t<S, Req>>
-      Task<absl::StatusOr<response_t<S, Req>>> call(permit_t<S> permit, Req req)
-  const {
-    using Resp = response_t<S, Req>;
+  auto call(permit_t<S> permit, Req req) const {
+    using Out =
+        detail::OneOf<detail::call_awaitable_t<S, Req>, Task<absl::StatusOr<response_t<S, Req>>>>;
     if (budget_) budget_->deposit();
     std::optional<Req> backup = policy_.clone_request(std::as_const(req));
+    if (!backup.has_value()) return Out(inner_.call(std::move(permit), std::move(req)));
+    return Out(run(std::move(permit), std::move(req), std::move(backup)));
+  }
+
+  const S& inner() const { return inner_; }
+  const P& policy() const { return policy_; }
+  const std::shared_ptr<RetryBudget>& budget() const { return budget_; }
+
+ private:
+  // The first attempt, then retries while the policy and the budget agree.
+  template <class Req>
+  Task<absl::StatusOr<response_t<S, Req>>> run(permit_t<S> permit, Req req,
+                                               std::optional<Req> backup) const {
+    using Resp = response_t<S, Req>;
     absl::StatusOr<Resp> result = co_await inner_.call(std::move(permit), std::move(req));
     int attempts = 1;
     while (backup.has_value() && policy_.retry(std::as_const(*backup), result, attempts)) {
@@ -99,11 +114,6 @@ class Retry {
     co_return result;
   }
 
-  const S& inner() const { return inner_; }
-  const P& policy() const { return policy_; }
-  const std::shared_ptr<RetryBudget>& budget() const { return budget_; }
-
- private:
   S inner_;
   [[no_unique_address]] P policy_;
   std::shared_ptr<RetryBudget> budget_;  // null: unlimited (only the policy decides)

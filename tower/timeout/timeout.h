@@ -47,17 +47,21 @@ class Timeout {
   auto try_ready() const requires requires(const S& s) { s.try_ready(); }
   { return inner_.try_ready(); }
 
-  // A Task giving absl::StatusOr<response_t<S, Req>>: the inner response, or DEADLINE_EXCEEDED.
+  // Gives absl::StatusOr<response_t<S, Req>>: the inner response, or DEADLINE_EXCEEDED. An inner
+  // call that is complete at once needs no timer and no frame (its result is simply passed on).
   template <class Req>
-  requires Service<S, Req> Task<absl::StatusOr<response_t<S, Req>>> call(permit_t<S> permit,
-                                                                         Req req)
-  const {
+  requires Service<S, Req>
+  auto call(permit_t<S> permit, Req req) const {
     using R = absl::StatusOr<response_t<S, Req>>;
-    auto fut = inner_.call(std::move(permit), std::move(req));
-    if constexpr (std::is_same_v<decltype(fut), Task<R>>) {
-      return weft::time::timeout(timeout_, std::move(fut));
+    using Fut = detail::call_awaitable_t<S, Req>;
+    Fut fut = inner_.call(std::move(permit), std::move(req));
+    if constexpr (std::is_same_v<Fut, Task<R>>) {
+      return detail::Eager<R>(weft::time::timeout(timeout_, std::move(fut)));
     } else {
-      return weft::time::timeout(timeout_, own<R>(std::move(fut)));
+      if constexpr (detail::Peekable<Fut>) {
+        if (fut.await_ready()) return detail::eager<R>(fut.await_resume());
+      }
+      return detail::Eager<R>(weft::time::timeout(timeout_, own<R>(std::move(fut))));
     }
   }
 

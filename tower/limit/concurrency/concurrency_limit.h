@@ -8,12 +8,15 @@
 //
 // The slot is taken in ready(): ready() stays pending (FIFO, on a weft::sync::Semaphore) while
 // `n` permits are out, and completes when one is released. The permit carries the slot into
-// call(), whose Task holds it until the response is done. The slot goes back as soon as the
+// call(), whose awaitable holds it until the response is done. The slot goes back as soon as the
 // caller gives up: a permit dropped without a call, a ready() or call() whose task is cancelled
 // or timed out (its frame is destroyed), a failed inner ready() or call().
 //
 // Copies of the service (when S is copyable) share one limit, as tower's clones do. The permit
 // refers to the limit's semaphore: keep the service (or a copy) alive while permits exist.
+//
+// No coroutine frame when a slot is free and the inner service answers at once: ready() and
+// call() then return awaitables that are complete at once (see tower/detail/awaitable.h).
 //
 // try_ready(): the optional "ready right now?" check that LoadShed uses (see
 // tower/load_shed/load_shed.h): nullopt when no slot is free now (or the inner service says it
@@ -52,12 +55,19 @@ class ConcurrencyLimit {
 
   // Waits for a free slot, then for the inner service. FAILED_PRECONDITION never happens (the
   // semaphore is never closed); inner ready() errors pass through (the slot is released).
-  Task<absl::StatusOr<Permit>> ready() const {
-    absl::StatusOr<weft::sync::SemaphorePermit> slot = co_await sem_->acquire();
-    if (!slot.ok()) co_return slot.status();
-    absl::StatusOr<permit_t<S>> inner = co_await inner_.ready();
-    if (!inner.ok()) co_return std::move(inner).status();
-    co_return Permit{*std::move(slot), std::optional<permit_t<S>>(*std::move(inner))};
+  // Complete at once (no frame) when a slot is free and the inner readiness is complete at once.
+  auto ready() const {
+    using Fut = detail::ready_awaitable_t<S>;
+    absl::StatusOr<weft::sync::SemaphorePermit> slot = sem_->try_acquire();
+    if (!slot.ok()) return detail::Eager<Result>(acquire_then_ready());
+    if constexpr (detail::Peekable<Fut>) {
+      Fut inner = inner_.ready();
+      if (inner.await_ready())
+        return detail::eager(with_slot(*std::move(slot), inner.await_resume()));
+      return detail::Eager<Result>(finish_ready(*std::move(slot), std::move(inner)));
+    } else {
+      return detail::Eager<Result>(finish_ready(*std::move(slot), inner_.ready()));
+    }
   }
 
   // Ready right now? nullopt if not (no slot free, or the inner try_ready() says not now); an
@@ -76,11 +86,18 @@ class ConcurrencyLimit {
     }
   }
 
-  // A Task giving the inner response; the slot is released when it completes or is destroyed.
+  // The inner call's awaitable, holding the slot until it completes or is destroyed (no frame
+  // of its own when the permit carries the inner permit, as ready()'s always does).
   template <class Req>
-  requires Service<S, Req> Task<absl::StatusOr<response_t<S, Req>>> call(Permit permit, Req req)
-  const {
-    return run<Req>(&inner_, std::move(permit.slot), std::move(permit.inner), std::move(req));
+  requires Service<S, Req>
+  auto call(Permit permit, Req req) const {
+    using Held = detail::Mapped<detail::call_awaitable_t<S, Req>, Holding>;
+    using Out = detail::OneOf<Held, Task<absl::StatusOr<response_t<S, Req>>>>;
+    if (permit.inner.has_value()) {
+      return Out(Held(inner_.call(*std::move(permit.inner), std::move(req)),
+                      Holding{std::move(permit.slot)}));
+    }
+    return Out(run<Req>(&inner_, std::move(permit.slot), std::move(req)));
   }
 
   // Slots free right now.
@@ -88,15 +105,37 @@ class ConcurrencyLimit {
   const S& inner() const { return inner_; }
 
  private:
+  using Result = absl::StatusOr<Permit>;
+
+  // Passes the response through; the slot it holds goes back when the awaitable goes away.
+  struct Holding {
+    weft::sync::SemaphorePermit slot;
+    template <class T>
+    T operator()(T v) const {
+      return v;
+    }
+  };
+
+  static Result with_slot(weft::sync::SemaphorePermit slot, absl::StatusOr<permit_t<S>> inner) {
+    if (!inner.ok()) return std::move(inner).status();  // the slot goes back
+    return Permit{std::move(slot), std::optional<permit_t<S>>(*std::move(inner))};
+  }
+  template <class Fut>
+  static Task<Result> finish_ready(weft::sync::SemaphorePermit slot, Fut inner) {
+    co_return with_slot(std::move(slot), co_await std::move(inner));
+  }
+  Task<Result> acquire_then_ready() const {
+    absl::StatusOr<weft::sync::SemaphorePermit> slot = co_await sem_->acquire();
+    if (!slot.ok()) co_return slot.status();
+    co_return with_slot(*std::move(slot), co_await inner_.ready());
+  }
+
+  // A permit from try_ready() over an inner service that could not tell: its readiness first.
   template <class Req>
   static Task<absl::StatusOr<response_t<S, Req>>> run(const S* inner,
-                                                      weft::sync::SemaphorePermit slot,
-                                                      std::optional<permit_t<S>> p, Req req) {
-    if (!p.has_value()) {
-      absl::StatusOr<permit_t<S>> r = co_await inner->ready();
-      if (!r.ok()) co_return std::move(r).status();
-      p.emplace(*std::move(r));
-    }
+                                                      weft::sync::SemaphorePermit slot, Req req) {
+    absl::StatusOr<permit_t<S>> p = co_await inner->ready();
+    if (!p.ok()) co_return std::move(p).status();
     co_return co_await inner->call(*std::move(p), std::move(req));  // `slot` lives until here
   }
 

@@ -11,8 +11,10 @@
 // (weft::time::sleep_until) until the window ends, then a new window of `num` begins. ready()
 // takes a token from the window and then awaits the inner service's readiness; the permit holds
 // both. A permit dropped without a call gives its token back if its window is still current.
-// The service is shared: ready()/call() are const and thread-safe (a std::mutex, held only for a
-// few instructions, never across a suspension). Errors are the inner service's.
+// The service is shared: ready()/call() are const and thread-safe (a spin lock held for a few
+// instructions, never across a suspension). Windows are timed with weft::time::now_within(per /
+// 100): the cheap coarse clock unless the window is too short for it. Errors are the inner
+// service's.
 #pragma once
 
 #include <chrono>
@@ -22,7 +24,9 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "weft/runtime/sync/spin_lock.h"
 #include "weft/runtime/task/task.h"
+#include "weft/runtime/time/clock.h"
 #include "weft/runtime/time/sleep.h"
 #include "weft/tower/detail/awaitable.h"
 #include "weft/tower/service.h"
@@ -41,8 +45,8 @@ class RateState {
   // Takes a token from the current window: true and the window's end, or false and the instant
   // at which the next window may start.
   bool try_take(time::Instant& window_end) {
-    std::lock_guard<std::mutex> lock(mu_);
-    time::Instant now = time::Clock::now();
+    time::Instant now = time::now_within(per_ / 100);
+    std::lock_guard<weft::sync::SpinLock> lock(mu_);
     if (!started_ || now >= window_end_) {
       started_ = true;
       window_end_ = now + per_;
@@ -56,9 +60,9 @@ class RateState {
 
   // Gives back a token taken from the window ending at `window_end`, if it is still current.
   void give_back(time::Instant window_end) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (started_ && window_end == window_end_ && time::Clock::now() < window_end_ &&
-        remaining_ < num_) {
+    time::Instant now = time::now_within(per_ / 100);
+    std::lock_guard<weft::sync::SpinLock> lock(mu_);
+    if (started_ && window_end == window_end_ && now < window_end_ && remaining_ < num_) {
       ++remaining_;
     }
   }
@@ -69,7 +73,7 @@ class RateState {
  private:
   const std::uint64_t num_;
   const time::Duration per_;
-  std::mutex mu_;
+  weft::sync::SpinLock mu_;
   bool started_ = false;
   time::Instant window_end_{};
   std::uint64_t remaining_ = 0;
@@ -100,6 +104,7 @@ class RatePermit {
   RatePermit& operator=(const RatePermit&) = delete;
   ~RatePermit() { release(); }
 
+  time::Instant window_end() const { return window_end_; }
   // Spends the token (a call was made) and gives the inner permit.
   InnerPermit spend() && {
     state_ = nullptr;
@@ -122,18 +127,24 @@ class RateLimit {
   RateLimit(S inner, std::uint64_t num, time::Duration per)
       : inner_(std::move(inner)), state_(std::make_unique<detail::RateState>(num, per)) {}
 
-  // Waits for a token of the current (or next) window, then for the inner service.
-  Task<absl::StatusOr<RatePermit<permit_t<S>>>> ready()
-      const requires detail::ReadyGivesStatusOr<S> {
+  // Waits for a token of the current (or next) window, then for the inner service. Complete at
+  // once (no frame) when a token is free and the inner readiness is complete at once.
+  auto ready() const requires detail::ReadyGivesStatusOr<S> {
+    using R = absl::StatusOr<RatePermit<permit_t<S>>>;
+    using Fut = detail::ready_awaitable_t<S>;
     time::Instant window_end;
-    while (!state_->try_take(window_end)) co_await time::sleep_until(window_end);
+    if (!state_->try_take(window_end)) return detail::Eager<R>(wait_then_ready());
     // From here on the token is owned by `token` (given back if the inner readiness fails or the
     // caller goes away).
     RatePermit<NoPermit> token(state_.get(), window_end, NoPermit{});
-    absl::StatusOr<permit_t<S>> inner = co_await inner_.ready();
-    if (!inner.ok()) co_return std::move(inner).status();
-    std::move(token).spend();
-    co_return RatePermit<permit_t<S>>(state_.get(), window_end, *std::move(inner));
+    if constexpr (detail::Peekable<Fut>) {
+      Fut inner = inner_.ready();
+      if (inner.await_ready())
+        return detail::eager(with_token(std::move(token), inner.await_resume()));
+      return detail::Eager<R>(finish_ready(std::move(token), std::move(inner)));
+    } else {
+      return detail::Eager<R>(finish_ready(std::move(token), inner_.ready()));
+    }
   }
 
   template <class Req>
@@ -147,6 +158,26 @@ class RateLimit {
   time::Duration per() const { return state_->per(); }
 
  private:
+  using Result = absl::StatusOr<RatePermit<permit_t<S>>>;
+
+  // The permit for a token and the inner readiness result.
+  Result with_token(RatePermit<NoPermit> token, absl::StatusOr<permit_t<S>> inner) const {
+    if (!inner.ok()) return std::move(inner).status();  // `token` gives the token back
+    time::Instant window_end = token.window_end();
+    std::move(token).spend();
+    return RatePermit<permit_t<S>>(state_.get(), window_end, *std::move(inner));
+  }
+  template <class Fut>
+  Task<Result> finish_ready(RatePermit<NoPermit> token, Fut inner) const {
+    co_return with_token(std::move(token), co_await std::move(inner));
+  }
+  Task<Result> wait_then_ready() const {
+    time::Instant window_end;
+    while (!state_->try_take(window_end)) co_await time::sleep_until(window_end);
+    RatePermit<NoPermit> token(state_.get(), window_end, NoPermit{});
+    co_return with_token(std::move(token), co_await inner_.ready());
+  }
+
   S inner_;
   std::unique_ptr<detail::RateState> state_;  // stable address: permits point to it
 };
