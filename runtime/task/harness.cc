@@ -32,8 +32,7 @@ namespace {
 void finish(TaskHeader* task) {
   bool owned = task->scheduler->release(task);
   task->complete();
-  if (owned) task->unref();  // the live list's reference
-  task->unref();             // the run queue's reference
+  task->unref(owned ? 2 : 1);  // the run queue's reference, and the live list's
 }
 }  // namespace
 

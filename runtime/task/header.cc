@@ -1,5 +1,6 @@
 #include "weft/runtime/task/header.h"
 
+#include <cassert>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -18,9 +19,9 @@ namespace {
 void release_memory(TaskHeader* header);
 }
 
-void TaskHeader::unref() {
-  uint64_t prev = state.fetch_sub(kRefOne, std::memory_order_acq_rel);
-  if ((prev & ~kFlagsMask) != kRefOne) return;
+void TaskHeader::unref(uint32_t n) {
+  uint64_t prev = state.fetch_sub(n * kRefOne, std::memory_order_acq_rel);
+  if ((prev & ~kFlagsMask) != n * kRefOne) return;
   // Last reference: nobody can reach the task any more.
   if (!frame_destroyed) {
     frame_destroyed = true;
@@ -120,8 +121,11 @@ void TaskHeader::lock_join() {
 
 void TaskHeader::complete() {
   lock_join();
-  state.fetch_or(kComplete, std::memory_order_acq_rel);
-  state.fetch_and(~kRunning, std::memory_order_release);
+  // RUNNING is set and COMPLETE is not (kComplete == 2 * kRunning): adding kRunning turns the
+  // one into the other in a single read-modify-write.
+  static_assert(kComplete == 2 * kRunning);
+  [[maybe_unused]] uint64_t prev = state.fetch_add(kRunning, std::memory_order_acq_rel);
+  assert((prev & kRunning) && !(prev & kComplete));  // every caller holds the task RUNNING
   TaskHeader* waiter = join_waiter;
   uint32_t gen = join_waiter_gen;
   join_waiter = nullptr;

@@ -90,7 +90,7 @@ struct alignas(16) TaskHeader {
 
   // ---- reference counting ----
   void ref() { state.fetch_add(kRefOne, std::memory_order_relaxed); }
-  void unref();  // frees the task when this was the last reference
+  void unref(uint32_t n = 1);  // drops n references; frees the task when they were the last
 
   // ---- transitions; each returns what the caller must do next ----
   enum class Wake { kNothing, kSubmit };

@@ -32,7 +32,7 @@ class OwnedTasks {
     t->owned_next = s.head;
     if (s.head != nullptr) s.head->owned_prev = t;
     s.head = t;
-    alive_.fetch_add(1, std::memory_order_relaxed);
+    s.alive.store(s.alive.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return true;
   }
 
@@ -61,7 +61,12 @@ class OwnedTasks {
   }
 
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
-  std::size_t alive() const { return alive_.load(std::memory_order_relaxed); }
+  // A snapshot (for metrics): the per-shard counts, each changed only under its shard's lock.
+  std::size_t alive() const {
+    std::size_t n = 0;
+    for (const Shard& s : shards_) n += s.alive.load(std::memory_order_relaxed);
+    return n;
+  }
 
  private:
   static constexpr uint32_t kNotOwned = 0;  // shard indices start at 1
@@ -69,6 +74,7 @@ class OwnedTasks {
   struct alignas(64) Shard {
     weft::sync::SpinLock mu;
     TaskHeader* head = nullptr;
+    std::atomic<std::size_t> alive{0};  // written under mu (no RMW), read by alive()
   };
   static uint32_t shard_of(TaskHeader* t) {
     // Frames are at least 64-byte aligned blocks: drop the low bits before hashing.
@@ -82,11 +88,10 @@ class OwnedTasks {
     if (t->owned_next != nullptr) t->owned_next->owned_prev = t->owned_prev;
     t->owned_prev = t->owned_next = nullptr;
     t->owned_shard = kNotOwned;
-    alive_.fetch_sub(1, std::memory_order_relaxed);
+    s.alive.store(s.alive.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   }
   std::array<Shard, kShards + 1> shards_;  // [0] unused: 0 means "not owned"
   std::atomic<bool> closed_{false};
-  std::atomic<std::size_t> alive_{0};
 };
 
 // Shutdown step for one task taken from OwnedTasks: destroys its frame (running every
