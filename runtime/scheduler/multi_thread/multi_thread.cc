@@ -106,8 +106,14 @@ void MultiThreadScheduler::schedule(TaskHeader* task, bool yielded) {
       push_local(w, task);
       return;
     } else {
+      // Only this worker ever fills its slot (others only empty it, stealing): found empty, it
+      // stays empty until our store, which needs no read-modify-write.
+      if (w.lifo.load(std::memory_order_relaxed) == nullptr) {
+        w.lifo.store(task, std::memory_order_release);
+        return;  // only the LIFO slot changed: no one else needs waking
+      }
       TaskHeader* prev = w.lifo.exchange(task, std::memory_order_acq_rel);
-      if (prev == nullptr) return;  // only the LIFO slot changed: no one else needs waking
+      if (prev == nullptr) return;  // stolen meanwhile: as above
       push_local(w, prev);
     }
     notify_parked();
