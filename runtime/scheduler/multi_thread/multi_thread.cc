@@ -246,8 +246,12 @@ void MultiThreadScheduler::take_notification(Worker& w) {
 
 bool MultiThreadScheduler::work_pending() const {
   if (!inject_.is_empty()) return true;
+  // Other workers' queues, but not their LIFO slots (as Tokio): a LIFO slot holds the one task
+  // its (awake) owner runs next. Counting it kept the last searcher of a 2-worker runtime
+  // searching for as long as the other worker passed messages, stealing them back and forth
+  // (chained: 96 -> 117 ms per run, bimodal).
   for (const auto& w : workers_) {
-    if (w->has_local_work()) return true;
+    if (!w->queue.is_empty()) return true;
   }
   return false;
 }
