@@ -125,7 +125,7 @@ ssize_t WritevOp::attempt() const {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = static_cast<size_t>(count);
-  return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  return sys_sendmsg(fd, &msg, MSG_NOSIGNAL);
 }
 
 ssize_t AcceptOp::attempt() const {
