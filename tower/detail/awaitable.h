@@ -157,16 +157,19 @@ class OneOf {
   OneOf(A a) : v_(std::in_place_index<0>, std::move(a), Pass{}) {}
   OneOf(B b) requires(!std::same_as<A, B>) : v_(std::in_place_index<1>, std::move(b), Pass{}) {}
 
+  // Two plain branches rather than std::visit, whose table of function pointers (libstdc++)
+  // keeps the alternatives from being inlined.
   bool await_ready() {
-    return std::visit([](auto& m) -> bool { return m.await_ready(); }, v_);
+    return v_.index() == 0 ? std::get<0>(v_).await_ready() : std::get<1>(v_).await_ready();
   }
   // Returns a handle only if an alternative does (g++ does not always make symmetric transfer a
   // tail call, see runtime/task/task.h: bool keeps the stack flat there).
   auto await_suspend(std::coroutine_handle<> h) {
-    return std::visit([h](auto& m) { return suspend(m, h); }, v_);
+    return v_.index() == 0 ? suspend(std::get<0>(v_), h) : suspend(std::get<1>(v_), h);
   }
   result_type await_resume() {
-    return std::visit([](auto& m) -> result_type { return m.await_resume(); }, v_);
+    if (v_.index() == 0) return std::get<0>(v_).await_resume();
+    return std::get<1>(v_).await_resume();
   }
 
  private:
