@@ -28,7 +28,8 @@
 // held released, a body it was reading dropped), before the 503 is returned. An exception from
 // the inner call propagates (put CatchExceptionLayer outside to turn it into a 500).
 //
-// Cost: two coroutine frames per call (the child task and weft::time::timeout's), one timer.
+// Cost: two coroutine frames per call (the child task and weft::time::timeout's). The child's
+// first poll runs in place: a handler that answers without waiting starts no timer.
 #pragma once
 
 #include <utility>
