@@ -55,6 +55,13 @@ using Resp = http::Response<http::Body>;
     }                                                                                          \
   } while (0)
 
+// Awaits `task` (a Task<absl::StatusOr<T>>) into a new `absl::StatusOr<T> var`, ending the test
+// task if it failed (as CO_REQUIRE_OK). The task is made before the co_await (g++ 12).
+#define CO_AWAIT_OK(var, task)                \
+  auto var##_task_ = (task);                  \
+  auto var = co_await std::move(var##_task_); \
+  CO_REQUIRE_OK(var)
+
 // Waits (bounded) until `pred` holds, or ends the test task.
 #define CO_EVENTUALLY(pred)                                                                      \
   do {                                                                                           \
@@ -169,10 +176,15 @@ Task<absl::StatusOr<Resp>> stall(Req req) {
 
 // ---- the server, and a counting proxy in front of it ----
 
+std::string loopback_url(uint16_t port, std::string_view path) {
+  return absl::StrCat("http://127.0.0.1:", port, std::string(path));
+}
+
 struct TestServer {
   std::optional<http::Server> server;
   JoinHandle<absl::Status> serving;
   uint16_t port = 0;
+  std::string url(std::string_view path) const { return loopback_url(port, path); }
 };
 
 absl::StatusOr<TestServer> start_server() {
@@ -284,9 +296,7 @@ struct Proxy {
   std::shared_ptr<ProxyState> state = std::make_shared<ProxyState>();
   JoinHandle<void> task;
   uint16_t port = 0;
-  std::string url(std::string_view path) const {
-    return absl::StrCat("http://127.0.0.1:", port, std::string(path));
-  }
+  std::string url(std::string_view path) const { return loopback_url(port, path); }
   ~Proxy() { task.abort(); }
 };
 
@@ -407,22 +417,38 @@ Task<absl::Status> write_str(net::TcpStream* s, std::string data) {
   co_return absl::OkStatus();
 }
 
+// Accepts one connection on `l`.
+Task<absl::StatusOr<net::TcpStream>> accept_one(std::shared_ptr<net::TcpListener> l) {
+  Task<absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>>> accept = l->accept();
+  absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>> c = co_await std::move(accept);
+  if (!c.ok()) co_return c.status();
+  co_return std::move(c->first);
+}
+
+// Reads a request head off `s`, then writes `reply`; fails only if no request came (a failed
+// write shows at the next read).
+Task<absl::Status> answer(net::TcpStream* s, std::string reply) {
+  Task<absl::StatusOr<std::string>> head = read_request_head(s);
+  absl::StatusOr<std::string> h = co_await std::move(head);
+  if (!h.ok()) co_return h.status();
+  Task<absl::Status> w = write_str(s, std::move(reply));
+  (void)co_await std::move(w);
+  co_return absl::OkStatus();
+}
+
 // Accepts one connection, reads a request, writes `reply`, then closes (or, if `hold`, keeps
 // the connection open until the client closes it).
 Task<void> raw_reply(std::shared_ptr<net::TcpListener> l, std::string reply, bool hold) {
-  Task<absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>>> accept = l->accept();
-  absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>> c = co_await std::move(accept);
-  if (!c.ok()) co_return;
-  net::TcpStream s = std::move(c->first);
-  Task<absl::StatusOr<std::string>> head = read_request_head(&s);
-  absl::StatusOr<std::string> h = co_await std::move(head);
-  if (!h.ok()) co_return;
-  Task<absl::Status> w = write_str(&s, std::move(reply));
-  (void)co_await std::move(w);
+  Task<absl::StatusOr<net::TcpStream>> accept = accept_one(l);
+  absl::StatusOr<net::TcpStream> s = co_await std::move(accept);
+  if (!s.ok()) co_return;
+  Task<absl::Status> answered = answer(&*s, std::move(reply));
+  absl::Status st = co_await std::move(answered);
+  if (!st.ok()) co_return;
   if (hold) {
     char buf[256];
     for (;;) {
-      absl::StatusOr<std::size_t> n = co_await s.read(std::span<char>(buf));
+      absl::StatusOr<std::size_t> n = co_await s->read(std::span<char>(buf));
       if (!n.ok() || *n == 0) break;
     }
   }
@@ -431,9 +457,7 @@ Task<void> raw_reply(std::shared_ptr<net::TcpListener> l, std::string reply, boo
 struct RawServer {
   std::shared_ptr<net::TcpListener> listener;
   uint16_t port = 0;
-  std::string url(std::string_view path) const {
-    return absl::StrCat("http://127.0.0.1:", port, std::string(path));
-  }
+  std::string url(std::string_view path) const { return loopback_url(port, path); }
 };
 
 RawServer raw_server() {
@@ -445,216 +469,172 @@ RawServer raw_server() {
   return r;
 }
 
+// A test body against a fresh server: reached directly (ServerTest) or through a counting proxy
+// in front of it (ProxyTest).
+using ServerTest = Task<absl::Status> (*)(TestServer*);
+using ProxyTest = Task<absl::Status> (*)(Proxy*);
+
+// Starts the server (and, for a ProxyTest, the proxy), runs the body, then always stops the
+// server; the body's failure comes first.
+Task<absl::Status> with_server(ServerTest direct, ProxyTest proxied) {
+  absl::StatusOr<TestServer> ts = start_server();
+  CO_REQUIRE_OK(ts);
+  absl::Status st;
+  {
+    std::unique_ptr<Proxy> proxy;
+    if (proxied != nullptr) proxy = start_proxy(ts->port);
+    Task<absl::Status> body = proxied != nullptr ? proxied(proxy.get()) : direct(&*ts);
+    st = co_await std::move(body);
+  }  // the body's client and the proxy are gone before the server stops
+  Task<absl::Status> stop = stop_server(&*ts);
+  absl::Status stopped = co_await std::move(stop);
+  if (!st.ok()) co_return st;
+  co_return stopped;
+}
+
+Task<absl::Status> test_task(Task<absl::Status> (*test)()) { return test(); }
+Task<absl::Status> test_task(ServerTest test) { return with_server(test, nullptr); }
+Task<absl::Status> test_task(ProxyTest test) { return with_server(nullptr, test); }
+
 // Runs a test task on a fresh runtime and checks its status on the test thread.
-void run(Task<absl::Status> (*test)(),
-         weft::testing::Flavor flavor = weft::testing::Flavor::kMultiThread) {
+template <class Test>
+void run(Test test, weft::testing::Flavor flavor = weft::testing::Flavor::kMultiThread) {
   weft::Runtime rt = weft::testing::make_runtime(flavor);
-  absl::Status st = rt.block_on(test());
+  absl::Status st = rt.block_on(test_task(test));
   BOOST_CHECK_MESSAGE(st.ok(), st.ToString());
 }
 
 // ---- tests ----
 
-Task<absl::Status> get_hello() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client;
-    Task<absl::StatusOr<Resp>> send = client.get(absl::StrCat("http://127.0.0.1:", ts->port, "/"));
-    absl::StatusOr<Resp> r = co_await std::move(send);
-    CO_REQUIRE_OK(r);
-    WEFT_CO_CHECK(r->status() == http::StatusCode::OK);
-    WEFT_CO_CHECK(r->version() == http::Version::kHttp11);
-    const http::HeaderValue* ct = r->headers().get("content-type");
-    WEFT_CO_CHECK(ct != nullptr && ct->as_str() == "text/plain");
-    WEFT_CO_CHECK(r->body().size_hint() == std::optional<uint64_t>(13));
-    Task<absl::StatusOr<weft::io::Bytes>> collect = r->body().collect(1024);
-    absl::StatusOr<weft::io::Bytes> b = co_await std::move(collect);
-    CO_REQUIRE_OK(b);
-    WEFT_CO_CHECK(*b == "Hello, world!");
-    WEFT_CO_CHECK(client.idle_connections() == 1);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+Task<absl::Status> get_hello(TestServer* ts) {
+  http::Client client;
+  CO_AWAIT_OK(r, client.get(ts->url("/")));
+  WEFT_CO_CHECK(r->status() == http::StatusCode::OK);
+  WEFT_CO_CHECK(r->version() == http::Version::kHttp11);
+  const http::HeaderValue* ct = r->headers().get("content-type");
+  WEFT_CO_CHECK(ct != nullptr && ct->as_str() == "text/plain");
+  WEFT_CO_CHECK(r->body().size_hint() == std::optional<uint64_t>(13));
+  CO_AWAIT_OK(b, r->body().collect(1024));
+  WEFT_CO_CHECK(*b == "Hello, world!");
+  WEFT_CO_CHECK(client.idle_connections() == 1);
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> post_full_body() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client;
-    const std::string url = absl::StrCat("http://127.0.0.1:", ts->port, "/echo");
-    Task<absl::StatusOr<Resp>> send = client.post(url, http::Body("ping pong"));
-    absl::StatusOr<Resp> r = co_await std::move(send);
-    CO_REQUIRE_OK(r);
-    Task<absl::StatusOr<weft::io::Bytes>> collect = r->body().collect(1024);
-    absl::StatusOr<weft::io::Bytes> b = co_await std::move(collect);
-    CO_REQUIRE_OK(b);
-    WEFT_CO_CHECK(*b == "ping pong");
-    // The framing the server saw: content-length for full and empty POST/PUT bodies.
-    const std::string furl = absl::StrCat("http://127.0.0.1:", ts->port, "/framing");
-    Task<absl::StatusOr<Fetched>> f1 = fetch(client, make_req(http::Method::POST, furl, "abc"));
-    absl::StatusOr<Fetched> r1 = co_await std::move(f1);
-    CO_REQUIRE_OK(r1);
-    WEFT_CO_CHECK(r1->body == "cl=3 te=- body=3");
-    Task<absl::StatusOr<Fetched>> f2 = fetch(client, make_req(http::Method::PUT, furl));
-    absl::StatusOr<Fetched> r2 = co_await std::move(f2);
-    CO_REQUIRE_OK(r2);
-    WEFT_CO_CHECK(r2->body == "cl=0 te=- body=0");
-    // A streamed body of unknown size goes out chunked.
-    std::pair<http::BodySender, http::Body> ch = http::Body::channel(4);
-    JoinHandle<absl::Status> producer =
-        weft::spawn(produce_pattern(std::move(ch.first), 100'000, 30'000));
-    Task<absl::StatusOr<Fetched>> f3 =
-        fetch(client, make_req(http::Method::POST, furl, std::move(ch.second)));
-    absl::StatusOr<Fetched> r3 = co_await std::move(f3);
-    CO_REQUIRE_OK(r3);
-    WEFT_CO_CHECK(r3->body == "cl=- te=chunked body=100000");
-    absl::StatusOr<absl::Status> produced = co_await producer;
-    CO_REQUIRE_OK(produced);
-    WEFT_CO_OK(*produced);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+Task<absl::Status> post_full_body(TestServer* ts) {
+  http::Client client;
+  CO_AWAIT_OK(r, client.post(ts->url("/echo"), http::Body("ping pong")));
+  CO_AWAIT_OK(b, r->body().collect(1024));
+  WEFT_CO_CHECK(*b == "ping pong");
+  // The framing the server saw: content-length for full and empty POST/PUT bodies.
+  const std::string furl = ts->url("/framing");
+  CO_AWAIT_OK(r1, fetch(client, make_req(http::Method::POST, furl, "abc")));
+  WEFT_CO_CHECK(r1->body == "cl=3 te=- body=3");
+  CO_AWAIT_OK(r2, fetch(client, make_req(http::Method::PUT, furl)));
+  WEFT_CO_CHECK(r2->body == "cl=0 te=- body=0");
+  // A streamed body of unknown size goes out chunked.
+  std::pair<http::BodySender, http::Body> ch = http::Body::channel(4);
+  JoinHandle<absl::Status> producer =
+      weft::spawn(produce_pattern(std::move(ch.first), 100'000, 30'000));
+  CO_AWAIT_OK(r3, fetch(client, make_req(http::Method::POST, furl, std::move(ch.second))));
+  WEFT_CO_CHECK(r3->body == "cl=- te=chunked body=100000");
+  absl::StatusOr<absl::Status> produced = co_await producer;
+  CO_REQUIRE_OK(produced);
+  WEFT_CO_OK(*produced);
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> streamed_echo_8mib() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client(http::ClientOptions{.request_timeout = 60s});
-    constexpr uint64_t kTotal = 8 << 20;
-    std::pair<http::BodySender, http::Body> ch = http::Body::channel(8);
-    JoinHandle<absl::Status> producer =
-        weft::spawn(produce_pattern(std::move(ch.first), kTotal, 64 * 1024));
-    Req req = make_req(http::Method::POST, absl::StrCat("http://127.0.0.1:", ts->port, "/echo"),
-                       std::move(ch.second));
-    Task<absl::StatusOr<Resp>> send = client.request(std::move(req));
-    absl::StatusOr<Resp> r = co_await std::move(send);
-    CO_REQUIRE_OK(r);
-    // Sent chunked (size unknown), so echoed chunked.
-    const http::HeaderValue* te = r->headers().get("transfer-encoding");
-    WEFT_CO_CHECK(te != nullptr && te->as_str() == "chunked");
-    Task<absl::StatusOr<uint64_t>> verify = verify_pattern(&r->body());
-    absl::StatusOr<uint64_t> n = co_await std::move(verify);
-    CO_REQUIRE_OK(n);
-    WEFT_CO_CHECK(*n == kTotal);
-    absl::StatusOr<absl::Status> produced = co_await producer;
-    CO_REQUIRE_OK(produced);
-    WEFT_CO_OK(*produced);
-    // Both directions ended cleanly: the connection is reusable.
-    CO_EVENTUALLY([&] { return client.idle_connections() == 1; });
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+Task<absl::Status> streamed_echo_8mib(TestServer* ts) {
+  http::Client client(http::ClientOptions{.request_timeout = 60s});
+  constexpr uint64_t kTotal = 8 << 20;
+  std::pair<http::BodySender, http::Body> ch = http::Body::channel(8);
+  JoinHandle<absl::Status> producer =
+      weft::spawn(produce_pattern(std::move(ch.first), kTotal, 64 * 1024));
+  CO_AWAIT_OK(r,
+              client.request(make_req(http::Method::POST, ts->url("/echo"), std::move(ch.second))));
+  // Sent chunked (size unknown), so echoed chunked.
+  const http::HeaderValue* te = r->headers().get("transfer-encoding");
+  WEFT_CO_CHECK(te != nullptr && te->as_str() == "chunked");
+  CO_AWAIT_OK(n, verify_pattern(&r->body()));
+  WEFT_CO_CHECK(*n == kTotal);
+  absl::StatusOr<absl::Status> produced = co_await producer;
+  CO_REQUIRE_OK(produced);
+  WEFT_CO_OK(*produced);
+  // Both directions ended cleanly: the connection is reusable.
+  CO_EVENTUALLY([&] { return client.idle_connections() == 1; });
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> full_echo_8mib() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client(http::ClientOptions{.request_timeout = 60s});
-    constexpr uint64_t kTotal = 8 << 20;
-    Req req = make_req(http::Method::POST, absl::StrCat("http://127.0.0.1:", ts->port, "/echo"),
-                       http::Body(pattern(0, kTotal)));
-    Task<absl::StatusOr<Resp>> send = client.request(std::move(req));
-    absl::StatusOr<Resp> r = co_await std::move(send);
-    CO_REQUIRE_OK(r);
-    WEFT_CO_CHECK(r->body().size_hint() == std::optional<uint64_t>(kTotal));  // content-length
-    Task<absl::StatusOr<uint64_t>> verify = verify_pattern(&r->body());
-    absl::StatusOr<uint64_t> n = co_await std::move(verify);
-    CO_REQUIRE_OK(n);
-    WEFT_CO_CHECK(*n == kTotal);
-    CO_EVENTUALLY([&] { return client.idle_connections() == 1; });
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+Task<absl::Status> full_echo_8mib(TestServer* ts) {
+  http::Client client(http::ClientOptions{.request_timeout = 60s});
+  constexpr uint64_t kTotal = 8 << 20;
+  CO_AWAIT_OK(r, client.request(make_req(http::Method::POST, ts->url("/echo"),
+                                         http::Body(pattern(0, kTotal)))));
+  WEFT_CO_CHECK(r->body().size_hint() == std::optional<uint64_t>(kTotal));  // content-length
+  CO_AWAIT_OK(n, verify_pattern(&r->body()));
+  WEFT_CO_CHECK(*n == kTotal);
+  CO_EVENTUALLY([&] { return client.idle_connections() == 1; });
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> chunked_response_and_trailers() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client;
-    Task<absl::StatusOr<Fetched>> f =
-        fetch_get(client, absl::StrCat("http://127.0.0.1:", ts->port, "/stream?n=5"));
+Task<absl::Status> chunked_response_and_trailers(TestServer* ts) {
+  http::Client client;
+  CO_AWAIT_OK(r, fetch_get(client, ts->url("/stream?n=5")));
+  WEFT_CO_CHECK(r->body == "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
+  WEFT_CO_CHECK(r->headers.get("content-length") == nullptr);
+
+  CO_AWAIT_OK(t, client.get(ts->url("/trailers")));
+  std::string data;
+  std::optional<http::HeaderMap> trailers;
+  for (;;) {
+    CO_AWAIT_OK(fr, t->body().frame());
+    if (!fr->has_value()) break;
+    if ((*fr)->is_data()) {
+      data += (*fr)->data.to_string();
+    } else {
+      trailers = std::move((*fr)->trailers);
+    }
+  }
+  WEFT_CO_CHECK(data == "abc");
+  WEFT_CO_CHECK(trailers.has_value());
+  const http::HeaderValue* sum = trailers->get("x-checksum");
+  WEFT_CO_CHECK(sum != nullptr && sum->as_str() == "123");
+  WEFT_CO_CHECK(client.idle_connections() == 1);  // one connection for both, kept
+  co_return absl::OkStatus();
+}
+
+// n GETs of `url` one after another, each answered "Hello, world!".
+Task<absl::Status> get_hello_times(http::Client client, std::string url, int n) {
+  for (int i = 0; i < n; ++i) {
+    Task<absl::StatusOr<Fetched>> f = fetch_get(client, url);
     absl::StatusOr<Fetched> r = co_await std::move(f);
-    CO_REQUIRE_OK(r);
-    WEFT_CO_CHECK(r->body == "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
-    WEFT_CO_CHECK(r->headers.get("content-length") == nullptr);
-
-    Task<absl::StatusOr<Resp>> send =
-        client.get(absl::StrCat("http://127.0.0.1:", ts->port, "/trailers"));
-    absl::StatusOr<Resp> t = co_await std::move(send);
-    CO_REQUIRE_OK(t);
-    std::string data;
-    std::optional<http::HeaderMap> trailers;
-    for (;;) {
-      Task<absl::StatusOr<std::optional<http::Frame>>> next = t->body().frame();
-      absl::StatusOr<std::optional<http::Frame>> fr = co_await std::move(next);
-      CO_REQUIRE_OK(fr);
-      if (!fr->has_value()) break;
-      if ((*fr)->is_data()) {
-        data += (*fr)->data.to_string();
-      } else {
-        trailers = std::move((*fr)->trailers);
-      }
-    }
-    WEFT_CO_CHECK(data == "abc");
-    WEFT_CO_CHECK(trailers.has_value());
-    const http::HeaderValue* sum = trailers->get("x-checksum");
-    WEFT_CO_CHECK(sum != nullptr && sum->as_str() == "123");
-    WEFT_CO_CHECK(client.idle_connections() == 1);  // one connection for both, kept
+    if (!r.ok()) co_return r.status();
+    if (r->body != "Hello, world!") co_return absl::InternalError("wrong body");
   }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> keep_alive_reuse() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client;
-    for (int i = 0; i < 5; ++i) {
-      Task<absl::StatusOr<Fetched>> f = fetch_get(client, proxy->url("/"));
-      absl::StatusOr<Fetched> r = co_await std::move(f);
-      CO_REQUIRE_OK(r);
-      WEFT_CO_CHECK(r->body == "Hello, world!");
-    }
-    // HEAD (no body despite its content-length) and 204 keep the connection too.
-    Task<absl::StatusOr<Fetched>> h = fetch(client, make_req(http::Method::HEAD, proxy->url("/")));
-    absl::StatusOr<Fetched> head = co_await std::move(h);
-    CO_REQUIRE_OK(head);
-    WEFT_CO_CHECK(head->status == 200 && head->body.empty());
-    const http::HeaderValue* cl = head->headers.get("content-length");
-    WEFT_CO_CHECK(cl != nullptr && cl->as_str() == "13");
-    Task<absl::StatusOr<Fetched>> n = fetch_get(client, proxy->url("/204"));
-    absl::StatusOr<Fetched> nc = co_await std::move(n);
-    CO_REQUIRE_OK(nc);
-    WEFT_CO_CHECK(nc->status == 204 && nc->body.empty());
-    // The Host header comes from the URI.
-    Task<absl::StatusOr<Fetched>> hh = fetch_get(client, proxy->url("/host"));
-    absl::StatusOr<Fetched> hv = co_await std::move(hh);
-    CO_REQUIRE_OK(hv);
-    WEFT_CO_CHECK(hv->body == absl::StrCat("127.0.0.1:", proxy->port));
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 1);
-    WEFT_CO_CHECK(client.idle_connections() == 1);
-    // A copy of the client shares the pool.
-    http::Client copy = client;
-    Task<absl::StatusOr<Fetched>> c = fetch_get(copy, proxy->url("/"));
-    absl::StatusOr<Fetched> cr = co_await std::move(c);
-    CO_REQUIRE_OK(cr);
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 1);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+Task<absl::Status> keep_alive_reuse(Proxy* proxy) {
+  http::Client client;
+  Task<absl::Status> gets = get_hello_times(client, proxy->url("/"), 5);
+  absl::Status got = co_await std::move(gets);
+  WEFT_CO_OK(got);
+  // HEAD (no body despite its content-length) and 204 keep the connection too.
+  CO_AWAIT_OK(head, fetch(client, make_req(http::Method::HEAD, proxy->url("/"))));
+  WEFT_CO_CHECK(head->status == 200 && head->body.empty());
+  const http::HeaderValue* cl = head->headers.get("content-length");
+  WEFT_CO_CHECK(cl != nullptr && cl->as_str() == "13");
+  CO_AWAIT_OK(nc, fetch_get(client, proxy->url("/204")));
+  WEFT_CO_CHECK(nc->status == 204 && nc->body.empty());
+  // The Host header comes from the URI.
+  CO_AWAIT_OK(hv, fetch_get(client, proxy->url("/host")));
+  WEFT_CO_CHECK(hv->body == absl::StrCat("127.0.0.1:", proxy->port));
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 1);
+  WEFT_CO_CHECK(client.idle_connections() == 1);
+  // A copy of the client shares the pool.
+  http::Client copy = client;
+  CO_AWAIT_OK(cr, fetch_get(copy, proxy->url("/")));
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 1);
+  co_return absl::OkStatus();
 }
 
 // n concurrent GETs of `url` (each holding its connection for the handler's delay).
@@ -670,90 +650,61 @@ Task<absl::Status> concurrent_gets(http::Client client, std::string url, int n) 
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> max_idle_per_host() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
+Task<absl::Status> max_idle_per_host(Proxy* proxy) {
+  http::Client client(http::ClientOptions{.max_idle_per_host = 2});
   {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client(http::ClientOptions{.max_idle_per_host = 2});
-    {
-      Task<absl::Status> gets = concurrent_gets(client, proxy->url("/delay?ms=200"), 4);
-      absl::Status st = co_await std::move(gets);
-      WEFT_CO_OK(st);
-    }
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 4);
-    WEFT_CO_CHECK(client.idle_connections() == 2);
-    // The two returned beyond the limit were closed.
-    CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });
-    {
-      Task<absl::Status> gets = concurrent_gets(client, proxy->url("/delay?ms=200"), 4);
-      absl::Status st = co_await std::move(gets);
-      WEFT_CO_OK(st);
-    }
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 6);  // two reused, two new
-    WEFT_CO_CHECK(client.idle_connections() == 2);
-
-    // No pooling at all.
-    http::Client unpooled(http::ClientOptions{.max_idle_per_host = 0});
-    for (int i = 0; i < 2; ++i) {
-      Task<absl::StatusOr<Fetched>> f = fetch_get(unpooled, proxy->url("/"));
-      absl::StatusOr<Fetched> r = co_await std::move(f);
-      CO_REQUIRE_OK(r);
-    }
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 8);
-    WEFT_CO_CHECK(unpooled.idle_connections() == 0);
+    Task<absl::Status> gets = concurrent_gets(client, proxy->url("/delay?ms=200"), 4);
+    absl::Status st = co_await std::move(gets);
+    WEFT_CO_OK(st);
   }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 4);
+  WEFT_CO_CHECK(client.idle_connections() == 2);
+  // The two returned beyond the limit were closed.
+  CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });
+  {
+    Task<absl::Status> gets = concurrent_gets(client, proxy->url("/delay?ms=200"), 4);
+    absl::Status st = co_await std::move(gets);
+    WEFT_CO_OK(st);
+  }
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 6);  // two reused, two new
+  WEFT_CO_CHECK(client.idle_connections() == 2);
+
+  // No pooling at all.
+  http::Client unpooled(http::ClientOptions{.max_idle_per_host = 0});
+  for (int i = 0; i < 2; ++i) {
+    CO_AWAIT_OK(r, fetch_get(unpooled, proxy->url("/")));
+  }
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 8);
+  WEFT_CO_CHECK(unpooled.idle_connections() == 0);
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> idle_expiry() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client(http::ClientOptions{.idle_timeout = 200ms});
-    const auto start = std::chrono::steady_clock::now();
-    Task<absl::StatusOr<Fetched>> f = fetch_get(client, proxy->url("/"));
-    absl::StatusOr<Fetched> r = co_await std::move(f);
-    CO_REQUIRE_OK(r);
+Task<absl::Status> idle_expiry(Proxy* proxy) {
+  http::Client client(http::ClientOptions{.idle_timeout = 200ms});
+  const auto start = std::chrono::steady_clock::now();
+  CO_AWAIT_OK(r, fetch_get(client, proxy->url("/")));
+  WEFT_CO_CHECK(client.idle_connections() == 1);
+  // The reaper closes it once expired (not before), without any further request.
+  CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
+  WEFT_CO_CHECK(std::chrono::steady_clock::now() - start >= 200ms);
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  CO_AWAIT_OK(r2, fetch_get(client, proxy->url("/")));
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 2);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> server_closes_pooled_connection(Proxy* proxy) {
+  http::Client client;
+  for (int round = 0; round < 3; ++round) {
+    CO_AWAIT_OK(r, fetch_get(client, proxy->url("/")));
+    WEFT_CO_CHECK(r->body == "Hello, world!");
     WEFT_CO_CHECK(client.idle_connections() == 1);
-    // The reaper closes it once expired (not before), without any further request.
-    CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
-    WEFT_CO_CHECK(std::chrono::steady_clock::now() - start >= 200ms);
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-    Task<absl::StatusOr<Fetched>> g = fetch_get(client, proxy->url("/"));
-    absl::StatusOr<Fetched> r2 = co_await std::move(g);
-    CO_REQUIRE_OK(r2);
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 2);
+    // The server side closes the idle connection; the next request still succeeds, on a
+    // new connection (the closed one is detected on checkout, or retried).
+    proxy->state->cut_all();
   }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
-}
-
-Task<absl::Status> server_closes_pooled_connection() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client;
-    for (int round = 0; round < 3; ++round) {
-      Task<absl::StatusOr<Fetched>> f = fetch_get(client, proxy->url("/"));
-      absl::StatusOr<Fetched> r = co_await std::move(f);
-      CO_REQUIRE_OK(r);
-      WEFT_CO_CHECK(r->body == "Hello, world!");
-      WEFT_CO_CHECK(client.idle_connections() == 1);
-      // The server side closes the idle connection; the next request still succeeds, on a
-      // new connection (the closed one is detected on checkout, or retried).
-      proxy->state->cut_all();
-    }
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 3);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 3);
+  co_return absl::OkStatus();
 }
 
 // A server that answers one request on a keep-alive connection, then reads the second request
@@ -761,31 +712,25 @@ Task<absl::Status> server_closes_pooled_connection() {
 // next connection gets "retry".
 Task<void> closes_after_first(std::shared_ptr<net::TcpListener> l,
                               std::shared_ptr<std::atomic<int>> accepted) {
-  Task<absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>>> a1 = l->accept();
-  absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>> c1 = co_await std::move(a1);
+  Task<absl::StatusOr<net::TcpStream>> a1 = accept_one(l);
+  absl::StatusOr<net::TcpStream> c1 = co_await std::move(a1);
   if (!c1.ok()) co_return;
   accepted->fetch_add(1);
   {
-    net::TcpStream s = std::move(c1->first);
-    Task<absl::StatusOr<std::string>> h1 = read_request_head(&s);
-    absl::StatusOr<std::string> r1 = co_await std::move(h1);
-    if (!r1.ok()) co_return;
-    Task<absl::Status> w = write_str(&s, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-    (void)co_await std::move(w);
+    net::TcpStream s = *std::move(c1);
+    Task<absl::Status> w = answer(&s, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    absl::Status answered = co_await std::move(w);
+    if (!answered.ok()) co_return;
     Task<absl::StatusOr<std::string>> h2 = read_request_head(&s);
     (void)co_await std::move(h2);
   }  // closed, the second request unanswered
   for (;;) {
-    Task<absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>>> a2 = l->accept();
-    absl::StatusOr<std::pair<net::TcpStream, net::SocketAddr>> c2 = co_await std::move(a2);
+    Task<absl::StatusOr<net::TcpStream>> a2 = accept_one(l);
+    absl::StatusOr<net::TcpStream> c2 = co_await std::move(a2);
     if (!c2.ok()) co_return;
     accepted->fetch_add(1);
-    net::TcpStream s = std::move(c2->first);
-    Task<absl::StatusOr<std::string>> h = read_request_head(&s);
-    absl::StatusOr<std::string> r = co_await std::move(h);
-    if (!r.ok()) continue;
     Task<absl::Status> w =
-        write_str(&s, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nretry");
+        answer(&*c2, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nretry");
     (void)co_await std::move(w);
   }
 }
@@ -795,14 +740,10 @@ Task<absl::Status> retry_on_closed_pooled_connection() {
   auto accepted = std::make_shared<std::atomic<int>>(0);
   JoinHandle<void> server = weft::spawn(closes_after_first(raw.listener, accepted));
   http::Client client;
-  Task<absl::StatusOr<Fetched>> f1 = fetch_get(client, raw.url("/"));
-  absl::StatusOr<Fetched> r1 = co_await std::move(f1);
-  CO_REQUIRE_OK(r1);
+  CO_AWAIT_OK(r1, fetch_get(client, raw.url("/")));
   WEFT_CO_CHECK(r1->body == "ok");
   WEFT_CO_CHECK(client.idle_connections() == 1);
-  Task<absl::StatusOr<Fetched>> f2 = fetch_get(client, raw.url("/"));
-  absl::StatusOr<Fetched> r2 = co_await std::move(f2);
-  CO_REQUIRE_OK(r2);
+  CO_AWAIT_OK(r2, fetch_get(client, raw.url("/")));
   WEFT_CO_CHECK(r2->body == "retry");
   WEFT_CO_CHECK(accepted->load() == 2);
   server.abort();
@@ -815,9 +756,7 @@ Task<absl::Status> no_retry_for_post() {
   auto accepted = std::make_shared<std::atomic<int>>(0);
   JoinHandle<void> server = weft::spawn(closes_after_first(raw.listener, accepted));
   http::Client client;
-  Task<absl::StatusOr<Fetched>> f1 = fetch_get(client, raw.url("/"));
-  absl::StatusOr<Fetched> r1 = co_await std::move(f1);
-  CO_REQUIRE_OK(r1);
+  CO_AWAIT_OK(r1, fetch_get(client, raw.url("/")));
   Task<absl::StatusOr<Fetched>> f2 = fetch(client, make_req(http::Method::POST, raw.url("/"), "x"));
   absl::StatusOr<Fetched> r2 = co_await std::move(f2);
   WEFT_CO_CHECK(absl::IsUnavailable(r2.status()));
@@ -835,46 +774,35 @@ Task<absl::Status> connect_refused() {
     port = l->local_addr()->port();
   }  // closed: nothing listens there now
   http::Client client;
-  Task<absl::StatusOr<Resp>> send = client.get(absl::StrCat("http://127.0.0.1:", port, "/"));
+  Task<absl::StatusOr<Resp>> send = client.get(loopback_url(port, "/"));
   absl::StatusOr<Resp> r = co_await std::move(send);
   WEFT_CO_CHECK(absl::IsUnavailable(r.status()));
   WEFT_CO_CHECK(absl::StrContains(r.status().message(), "refused"));
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> request_timeout() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client(http::ClientOptions{.request_timeout = 200ms});
-    const auto start = std::chrono::steady_clock::now();
-    Task<absl::StatusOr<Resp>> send = client.get(proxy->url("/delay?ms=3000"));
-    absl::StatusOr<Resp> r = co_await std::move(send);
-    const auto took = std::chrono::steady_clock::now() - start;
-    WEFT_CO_CHECK(absl::IsDeadlineExceeded(r.status()));
-    WEFT_CO_CHECK(absl::StrContains(r.status().message(), "timed out after 200 ms"));
-    WEFT_CO_CHECK(took >= 200ms && took < 2s);
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-    CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
+Task<absl::Status> request_timeout(Proxy* proxy) {
+  http::Client client(http::ClientOptions{.request_timeout = 200ms});
+  const auto start = std::chrono::steady_clock::now();
+  Task<absl::StatusOr<Resp>> send = client.get(proxy->url("/delay?ms=3000"));
+  absl::StatusOr<Resp> r = co_await std::move(send);
+  const auto took = std::chrono::steady_clock::now() - start;
+  WEFT_CO_CHECK(absl::IsDeadlineExceeded(r.status()));
+  WEFT_CO_CHECK(absl::StrContains(r.status().message(), "timed out after 200 ms"));
+  WEFT_CO_CHECK(took >= 200ms && took < 2s);
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
 
-    // The timeout covers the body too: the head arrives, the body stalls.
-    Task<absl::StatusOr<Resp>> send2 = client.get(proxy->url("/stall?ms=3000"));
-    absl::StatusOr<Resp> r2 = co_await std::move(send2);
-    CO_REQUIRE_OK(r2);
-    Task<absl::StatusOr<std::optional<http::Frame>>> first = r2->body().frame();
-    absl::StatusOr<std::optional<http::Frame>> f1 = co_await std::move(first);
-    CO_REQUIRE_OK(f1);
-    WEFT_CO_CHECK(f1->has_value() && (*f1)->data == "first");
-    Task<absl::StatusOr<std::optional<http::Frame>>> second = r2->body().frame();
-    absl::StatusOr<std::optional<http::Frame>> f2 = co_await std::move(second);
-    WEFT_CO_CHECK(absl::IsDeadlineExceeded(f2.status()));
-    WEFT_CO_CHECK(std::chrono::steady_clock::now() - start < 3s);
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+  // The timeout covers the body too: the head arrives, the body stalls.
+  CO_AWAIT_OK(r2, client.get(proxy->url("/stall?ms=3000")));
+  CO_AWAIT_OK(f1, r2->body().frame());
+  WEFT_CO_CHECK(f1->has_value() && (*f1)->data == "first");
+  Task<absl::StatusOr<std::optional<http::Frame>>> second = r2->body().frame();
+  absl::StatusOr<std::optional<http::Frame>> f2 = co_await std::move(second);
+  WEFT_CO_CHECK(absl::IsDeadlineExceeded(f2.status()));
+  WEFT_CO_CHECK(std::chrono::steady_clock::now() - start < 3s);
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  co_return absl::OkStatus();
 }
 
 Task<absl::Status> malformed_response() {
@@ -906,9 +834,7 @@ Task<absl::Status> response_cut_short() {
   // Content-Length framed.
   JoinHandle<void> s1 = weft::spawn(
       raw_reply(raw.listener, "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789", false));
-  Task<absl::StatusOr<Resp>> send = client.get(raw.url("/"));
-  absl::StatusOr<Resp> r = co_await std::move(send);
-  CO_REQUIRE_OK(r);  // the head is fine
+  CO_AWAIT_OK(r, client.get(raw.url("/")));  // the head is fine
   Task<absl::StatusOr<weft::io::Bytes>> collect = r->body().collect(1 << 20);
   absl::StatusOr<weft::io::Bytes> b = co_await std::move(collect);
   WEFT_CO_CHECK(absl::IsUnavailable(b.status()));
@@ -924,9 +850,7 @@ Task<absl::Status> response_cut_short() {
   // Delimited by the close (no length, HTTP/1.0 style): complete, not an error, not pooled.
   JoinHandle<void> s3 =
       weft::spawn(raw_reply(raw.listener, "HTTP/1.1 200 OK\r\n\r\nuntil the end", false));
-  Task<absl::StatusOr<Fetched>> g = fetch_get(client, raw.url("/"));
-  absl::StatusOr<Fetched> r3 = co_await std::move(g);
-  CO_REQUIRE_OK(r3);
+  CO_AWAIT_OK(r3, fetch_get(client, raw.url("/")));
   WEFT_CO_CHECK(r3->body == "until the end");
   WEFT_CO_CHECK(client.idle_connections() == 0);
   (void)co_await s3;
@@ -941,9 +865,7 @@ Task<absl::Status> interim_responses_skipped() {
                 "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
                 true));
   http::Client client;
-  Task<absl::StatusOr<Fetched>> f = fetch_get(client, raw.url("/"));
-  absl::StatusOr<Fetched> r = co_await std::move(f);
-  CO_REQUIRE_OK(r);
+  CO_AWAIT_OK(r, fetch_get(client, raw.url("/")));
   WEFT_CO_CHECK(r->status == 200 && r->body == "ok");
   WEFT_CO_CHECK(r->headers.get("link") == nullptr);
   WEFT_CO_CHECK(client.idle_connections() == 1);
@@ -951,202 +873,125 @@ Task<absl::Status> interim_responses_skipped() {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> dropped_bodies() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
+Task<absl::Status> dropped_bodies(Proxy* proxy) {
+  http::Client client;
+  // Small and already buffered: the connection is kept at once.
+  { CO_AWAIT_OK(r, client.get(proxy->url("/"))); }
+  WEFT_CO_CHECK(client.idle_connections() == 1);
+  // A small known rest (40 KB) is drained in the background.
+  { CO_AWAIT_OK(r, client.get(proxy->url("/big?n=40000"))); }
+  CO_EVENTUALLY([&] { return client.idle_connections() == 1; });
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 1);
+  // A large rest closes the connection.
   {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client;
-    // Small and already buffered: the connection is kept at once.
-    {
-      Task<absl::StatusOr<Resp>> send = client.get(proxy->url("/"));
-      absl::StatusOr<Resp> r = co_await std::move(send);
-      CO_REQUIRE_OK(r);
-    }
-    WEFT_CO_CHECK(client.idle_connections() == 1);
-    // A small known rest (40 KB) is drained in the background.
-    {
-      Task<absl::StatusOr<Resp>> send = client.get(proxy->url("/big?n=40000"));
-      absl::StatusOr<Resp> r = co_await std::move(send);
-      CO_REQUIRE_OK(r);
-    }
-    CO_EVENTUALLY([&] { return client.idle_connections() == 1; });
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 1);
-    // A large rest closes the connection.
-    {
-      Task<absl::StatusOr<Resp>> send = client.get(proxy->url("/big?n=4000000"));
-      absl::StatusOr<Resp> r = co_await std::move(send);
-      CO_REQUIRE_OK(r);
-      Task<absl::StatusOr<std::optional<http::Frame>>> next = r->body().frame();
-      absl::StatusOr<std::optional<http::Frame>> f = co_await std::move(next);
-      CO_REQUIRE_OK(f);
-    }
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-    CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
-    // So does an unread chunked body.
-    {
-      Task<absl::StatusOr<Resp>> send = client.get(proxy->url("/stream?n=100000"));
-      absl::StatusOr<Resp> r = co_await std::move(send);
-      CO_REQUIRE_OK(r);
-    }
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-    CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });
-    Task<absl::StatusOr<Fetched>> f = fetch_get(client, proxy->url("/"));
-    absl::StatusOr<Fetched> r = co_await std::move(f);
-    CO_REQUIRE_OK(r);
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 3);
+    CO_AWAIT_OK(r, client.get(proxy->url("/big?n=4000000")));
+    CO_AWAIT_OK(f, r->body().frame());
   }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
-}
-
-Task<absl::Status> cancelled_request_closes_connection() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client;
-    // Cancelled while waiting for the head.
-    JoinHandle<absl::StatusOr<Fetched>> h =
-        weft::spawn(fetch_get(client, proxy->url("/delay?ms=2000")));
-    CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 1; });
-    co_await weft::time::sleep(50ms);
-    h.abort();
-    absl::StatusOr<absl::StatusOr<Fetched>> r = co_await h;
-    WEFT_CO_CHECK(absl::IsCancelled(r.status()));
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-    CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
-    // Cancelled while streaming a request body (the writer task goes too).
-    std::pair<http::BodySender, http::Body> ch = http::Body::channel(2);
-    JoinHandle<absl::StatusOr<Fetched>> h2 = weft::spawn(
-        fetch(client, make_req(http::Method::POST, proxy->url("/echo"), std::move(ch.second))));
-    Task<absl::Status> send_first =
-        ch.first.send_data(weft::io::Bytes::from(std::string(1000, 'x')));
-    absl::Status sent = co_await std::move(send_first);
-    WEFT_CO_OK(sent);
-    CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 2; });
-    co_await weft::time::sleep(50ms);  // the echo is under way
-    h2.abort();
-    (void)co_await h2;
-    CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });
-    // The sender learns that nobody reads any more.
-    absl::Status after = absl::OkStatus();
-    for (int i = 0; i < 10 && after.ok(); ++i) {
-      Task<absl::Status> more = ch.first.send_data(weft::io::Bytes::from(std::string(10, 'x')));
-      after = co_await std::move(more);
-    }
-    WEFT_CO_CHECK(!after.ok());
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-    Task<absl::StatusOr<Fetched>> f = fetch_get(client, proxy->url("/"));
-    absl::StatusOr<Fetched> ok = co_await std::move(f);
-    CO_REQUIRE_OK(ok);
-    WEFT_CO_CHECK(proxy->state->accepted.load() == 3);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
-}
-
-Task<absl::Status> request_body_error() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client;
-    std::pair<http::BodySender, http::Body> ch = http::Body::channel(2);
-    ch.first.abort(absl::DataLossError("producer broke"));
-    Task<absl::StatusOr<Fetched>> f = fetch(
-        client, make_req(http::Method::POST, absl::StrCat("http://127.0.0.1:", ts->port, "/echo"),
-                         std::move(ch.second)));
-    absl::StatusOr<Fetched> r = co_await std::move(f);
-    WEFT_CO_CHECK(!r.ok());
-    WEFT_CO_CHECK(absl::StrContains(r.status().message(), "producer broke"));
-    WEFT_CO_CHECK(client.idle_connections() == 0);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
-}
-
-Task<absl::Status> get_hello_20_times(http::Client client, std::string url) {
-  for (int i = 0; i < 20; ++i) {
-    Task<absl::StatusOr<Fetched>> f = fetch_get(client, url);
-    absl::StatusOr<Fetched> r = co_await std::move(f);
-    if (!r.ok()) co_return r.status();
-    if (r->body != "Hello, world!") co_return absl::InternalError("wrong body");
-  }
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
+  // So does an unread chunked body.
+  { CO_AWAIT_OK(r, client.get(proxy->url("/stream?n=100000"))); }
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });
+  CO_AWAIT_OK(r, fetch_get(client, proxy->url("/")));
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 3);
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> many_tasks_share_a_client() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    std::unique_ptr<Proxy> proxy = start_proxy(ts->port);
-    http::Client client;
-    constexpr int kTasks = 8;
-    std::vector<JoinHandle<absl::Status>> hs;
-    for (int t = 0; t < kTasks; ++t) {
-      hs.push_back(weft::spawn(get_hello_20_times(client, proxy->url("/"))));
-    }
-    for (JoinHandle<absl::Status>& h : hs) {
-      absl::StatusOr<absl::Status> r = co_await h;
-      CO_REQUIRE_OK(r);
-      WEFT_CO_OK(*r);
-    }
-    WEFT_CO_CHECK(proxy->state->accepted.load() <= kTasks);
-    WEFT_CO_CHECK(client.idle_connections() ==
-                  static_cast<std::size_t>(proxy->state->accepted.load()));
+Task<absl::Status> cancelled_request_closes_connection(Proxy* proxy) {
+  http::Client client;
+  // Cancelled while waiting for the head.
+  JoinHandle<absl::StatusOr<Fetched>> h =
+      weft::spawn(fetch_get(client, proxy->url("/delay?ms=2000")));
+  CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 1; });
+  co_await weft::time::sleep(50ms);
+  h.abort();
+  absl::StatusOr<absl::StatusOr<Fetched>> r = co_await h;
+  WEFT_CO_CHECK(absl::IsCancelled(r.status()));
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
+  // Cancelled while streaming a request body (the writer task goes too).
+  std::pair<http::BodySender, http::Body> ch = http::Body::channel(2);
+  JoinHandle<absl::StatusOr<Fetched>> h2 = weft::spawn(
+      fetch(client, make_req(http::Method::POST, proxy->url("/echo"), std::move(ch.second))));
+  Task<absl::Status> send_first = ch.first.send_data(weft::io::Bytes::from(std::string(1000, 'x')));
+  absl::Status sent = co_await std::move(send_first);
+  WEFT_CO_OK(sent);
+  CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 2; });
+  co_await weft::time::sleep(50ms);  // the echo is under way
+  h2.abort();
+  (void)co_await h2;
+  CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });
+  // The sender learns that nobody reads any more.
+  absl::Status after = absl::OkStatus();
+  for (int i = 0; i < 10 && after.ok(); ++i) {
+    Task<absl::Status> more = ch.first.send_data(weft::io::Bytes::from(std::string(10, 'x')));
+    after = co_await std::move(more);
   }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+  WEFT_CO_CHECK(!after.ok());
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  CO_AWAIT_OK(ok, fetch_get(client, proxy->url("/")));
+  WEFT_CO_CHECK(proxy->state->accepted.load() == 3);
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> as_tower_service() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client;
-    Task<absl::StatusOr<Resp>> call = weft::tower::oneshot(
-        client, make_req(http::Method::GET, absl::StrCat("http://127.0.0.1:", ts->port, "/")));
-    absl::StatusOr<Resp> r = co_await std::move(call);
-    CO_REQUIRE_OK(r);
-    WEFT_CO_CHECK(r->status() == http::StatusCode::OK);
-  }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+Task<absl::Status> request_body_error(TestServer* ts) {
+  http::Client client;
+  std::pair<http::BodySender, http::Body> ch = http::Body::channel(2);
+  ch.first.abort(absl::DataLossError("producer broke"));
+  Task<absl::StatusOr<Fetched>> f =
+      fetch(client, make_req(http::Method::POST, ts->url("/echo"), std::move(ch.second)));
+  absl::StatusOr<Fetched> r = co_await std::move(f);
+  WEFT_CO_CHECK(!r.ok());
+  WEFT_CO_CHECK(absl::StrContains(r.status().message(), "producer broke"));
+  WEFT_CO_CHECK(client.idle_connections() == 0);
+  co_return absl::OkStatus();
 }
 
-Task<absl::Status> dns_and_bad_uris() {
-  absl::StatusOr<TestServer> ts = start_server();
-  CO_REQUIRE_OK(ts);
-  {
-    http::Client client;
-    Task<absl::StatusOr<Fetched>> f =
-        fetch_get(client, absl::StrCat("http://localhost:", ts->port, "/host"));
-    absl::StatusOr<Fetched> r = co_await std::move(f);
-    CO_REQUIRE_OK(r);
-    WEFT_CO_CHECK(r->body == absl::StrCat("localhost:", ts->port));
-
-    Task<absl::StatusOr<Resp>> s1 = client.get("https://127.0.0.1/");
-    absl::StatusOr<Resp> https = co_await std::move(s1);
-    WEFT_CO_CHECK(absl::IsUnimplemented(https.status()));
-    WEFT_CO_CHECK(absl::StrContains(https.status().message(), "https"));
-    Task<absl::StatusOr<Resp>> s2 = client.get("/relative");
-    absl::StatusOr<Resp> relative = co_await std::move(s2);
-    WEFT_CO_CHECK(absl::IsInvalidArgument(relative.status()));
-    Task<absl::StatusOr<Resp>> s3 = client.get("http://bad host/");
-    absl::StatusOr<Resp> bad = co_await std::move(s3);
-    WEFT_CO_CHECK(absl::IsInvalidArgument(bad.status()));
-    Task<absl::StatusOr<Resp>> s4 = client.get("ftp://127.0.0.1/");
-    absl::StatusOr<Resp> ftp = co_await std::move(s4);
-    WEFT_CO_CHECK(absl::IsInvalidArgument(ftp.status()));
+Task<absl::Status> many_tasks_share_a_client(Proxy* proxy) {
+  http::Client client;
+  constexpr int kTasks = 8;
+  std::vector<JoinHandle<absl::Status>> hs;
+  for (int t = 0; t < kTasks; ++t) {
+    hs.push_back(weft::spawn(get_hello_times(client, proxy->url("/"), 20)));
   }
-  Task<absl::Status> stop = stop_server(&*ts);
-  absl::Status stopped = co_await std::move(stop);
-  co_return stopped;
+  for (JoinHandle<absl::Status>& h : hs) {
+    absl::StatusOr<absl::Status> r = co_await h;
+    CO_REQUIRE_OK(r);
+    WEFT_CO_OK(*r);
+  }
+  WEFT_CO_CHECK(proxy->state->accepted.load() <= kTasks);
+  WEFT_CO_CHECK(client.idle_connections() ==
+                static_cast<std::size_t>(proxy->state->accepted.load()));
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> as_tower_service(TestServer* ts) {
+  http::Client client;
+  CO_AWAIT_OK(r, weft::tower::oneshot(client, make_req(http::Method::GET, ts->url("/"))));
+  WEFT_CO_CHECK(r->status() == http::StatusCode::OK);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> dns_and_bad_uris(TestServer* ts) {
+  http::Client client;
+  CO_AWAIT_OK(r, fetch_get(client, absl::StrCat("http://localhost:", ts->port, "/host")));
+  WEFT_CO_CHECK(r->body == absl::StrCat("localhost:", ts->port));
+
+  Task<absl::StatusOr<Resp>> s1 = client.get("https://127.0.0.1/");
+  absl::StatusOr<Resp> https = co_await std::move(s1);
+  WEFT_CO_CHECK(absl::IsUnimplemented(https.status()));
+  WEFT_CO_CHECK(absl::StrContains(https.status().message(), "https"));
+  Task<absl::StatusOr<Resp>> s2 = client.get("/relative");
+  absl::StatusOr<Resp> relative = co_await std::move(s2);
+  WEFT_CO_CHECK(absl::IsInvalidArgument(relative.status()));
+  Task<absl::StatusOr<Resp>> s3 = client.get("http://bad host/");
+  absl::StatusOr<Resp> bad = co_await std::move(s3);
+  WEFT_CO_CHECK(absl::IsInvalidArgument(bad.status()));
+  Task<absl::StatusOr<Resp>> s4 = client.get("ftp://127.0.0.1/");
+  absl::StatusOr<Resp> ftp = co_await std::move(s4);
+  WEFT_CO_CHECK(absl::IsInvalidArgument(ftp.status()));
+  co_return absl::OkStatus();
 }
 
 }  // namespace
