@@ -110,7 +110,7 @@ inline ssize_t sys_send(int fd, const void* buf, size_t len, int flags) {
 }
 inline ssize_t sys_readv(int fd, const iovec* iov, int count) {
 #if WEFT_NET_LIBC_SYSCALLS
-  return sys_readv(fd, iov, count);
+  return ::readv(fd, iov, count);
 #else
   return ::syscall(SYS_readv, fd, iov, count);
 #endif

@@ -120,12 +120,16 @@ void TaskHeader::lock_join() {
 }
 
 void TaskHeader::complete() {
-  lock_join();
   // RUNNING is set and COMPLETE is not (kComplete == 2 * kRunning): adding kRunning turns the
   // one into the other in a single read-modify-write.
   static_assert(kComplete == 2 * kRunning);
-  [[maybe_unused]] uint64_t prev = state.fetch_add(kRunning, std::memory_order_acq_rel);
+  [[maybe_unused]] uint64_t prev = state.fetch_add(kRunning, std::memory_order_seq_cst);
   assert((prev & kRunning) && !(prev & kComplete));  // every caller holds the task RUNNING
+  // Nobody ever awaited it (a detached task, the common case): no lock. set_join_waiter arms
+  // the flag before it looks at COMPLETE, both seq_cst, so either it saw COMPLETE (and did not
+  // register) or we see the flag and take the lock, behind which its registration is done.
+  if (!join_armed.load(std::memory_order_seq_cst)) return;
+  lock_join();
   TaskHeader* waiter = join_waiter;
   uint32_t gen = join_waiter_gen;
   join_waiter = nullptr;
@@ -135,7 +139,8 @@ void TaskHeader::complete() {
 
 bool TaskHeader::set_join_waiter(TaskHeader* waiter, uint32_t gen) {
   lock_join();
-  if (state.load(std::memory_order_acquire) & kComplete) {
+  join_armed.store(true, std::memory_order_seq_cst);  // see complete()
+  if (state.load(std::memory_order_seq_cst) & kComplete) {
     unlock_join();
     return false;
   }

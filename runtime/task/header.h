@@ -63,16 +63,17 @@ struct alignas(16) TaskHeader {
   TaskHeader* queue_next = nullptr;  // run-queue link (inject queue, overflow batches)
   TaskHeader* owned_prev = nullptr;  // the scheduler's list of live tasks (for shutdown)
   TaskHeader* owned_next = nullptr;
-  std::coroutine_handle<> leaf;        // where the next poll resumes (innermost suspended frame)
-  Scheduler* scheduler = nullptr;      // null: a Task that is awaited, never spawned
-  const TaskVtable* vtable = nullptr;  // set by spawn: how to keep the result
-  TaskHeader* join_waiter = nullptr;   // task awaiting the JoinHandle (holds a reference)
-  uint32_t join_waiter_gen = 0;        // ... and the generation its Waker was made in
-  std::atomic<uint8_t> join_lock{0};   // guards join_waiter (tiny spin lock; never contended long)
-  bool frame_destroyed = false;        // set by whoever destroyed the frame (complete/cancel)
-  bool output_stored = false;          // the output slot holds the result (not cancelled)
-  bool yielded = false;                // the last poll ended in yield_now / budget exhaustion
-  uint32_t alloc_size = 0;             // size of the whole allocation (header + frame)
+  std::coroutine_handle<> leaf;         // where the next poll resumes (innermost suspended frame)
+  Scheduler* scheduler = nullptr;       // null: a Task that is awaited, never spawned
+  const TaskVtable* vtable = nullptr;   // set by spawn: how to keep the result
+  TaskHeader* join_waiter = nullptr;    // task awaiting the JoinHandle (holds a reference)
+  uint32_t join_waiter_gen = 0;         // ... and the generation its Waker was made in
+  std::atomic<uint8_t> join_lock{0};    // guards join_waiter (tiny spin lock; never contended long)
+  std::atomic<bool> join_armed{false};  // a join waiter was ever set (complete() skips the lock)
+  bool frame_destroyed = false;         // set by whoever destroyed the frame (complete/cancel)
+  bool output_stored = false;           // the output slot holds the result (not cancelled)
+  bool yielded = false;                 // the last poll ended in yield_now / budget exhaustion
+  uint32_t alloc_size = 0;              // size of the whole allocation (header + frame)
   uint32_t owned_shard = 0;
 
   // The coroutine frame that follows the header.
