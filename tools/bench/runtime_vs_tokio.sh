@@ -3,7 +3,9 @@
 #
 # Usage: tools/bench/runtime_vs_tokio.sh [CASE...]
 #   CASE: spawn pingpong mpsc yield timers chained oneshot_pp (default: all seven), plus `idle`
-#         (weft only: bytes per idle task; run by default after the seven).
+#         (bytes per idle task; run by default after the seven). Tokio's side of `idle` is
+#         bench/runtime/tokio_idle (tokio-bench has no such case), built with cargo --offline
+#         from Debian's crate sources when cargo is installed.
 #   env:  ITERS=5 WORKERS=2
 #         PEERS_BIN=/tmp/peers/bin   where Tokio's tokio-bench binary lives
 #         TOKIO_RESULTS=FILE         if the binary is missing: compare against a saved
@@ -54,6 +56,18 @@ is_tokio_case() {
   return 1
 }
 
+# Builds bench/runtime/tokio_idle (offline) and prints the binary's path; fails without cargo.
+build_tokio_idle() {
+  command -v cargo >/dev/null || { echo "note: no cargo: Tokio's idle figure is skipped" >&2; return 1; }
+  local dir="$OUT_DIR/tokio-idle-build"
+  mkdir -p "$dir/.cargo"
+  cp -r "$ROOT/bench/runtime/tokio_idle/Cargo.toml" "$ROOT/bench/runtime/tokio_idle/src" "$dir/"
+  cp "$ROOT/../shared/peers/cargo/config.toml" "$dir/.cargo/config.toml" 2>/dev/null ||
+    printf '[source.crates-io]\nreplace-with = "debian"\n[source.debian]\ndirectory = "/usr/share/cargo/registry"\n[net]\noffline = true\n' >"$dir/.cargo/config.toml"
+  (cd "$dir" && cargo build --release --offline >&2) || return 1
+  echo "$dir/target/release/tokio-idle"
+}
+
 rows=()
 idle_line=""
 for c in "${cases[@]}"; do
@@ -72,6 +86,10 @@ for c in "${cases[@]}"; do
   weft=$(median_of "$OUT_DIR/weft-$c.txt" "$c")
   if [ "$c" = idle ]; then
     idle_line=$(grep '^# idle' "$OUT_DIR/weft-$c.txt" || true)
+    if tokio_idle=$(build_tokio_idle); then
+      echo "== tokio idle" >&2
+      idle_line="$idle_line"$'\n'"$("$tokio_idle" | tee "$OUT_DIR/tokio-idle.txt")"
+    fi
   fi
   ratio=$(awk -v t="$tok" -v w="$weft" \
     'BEGIN { if (t == "n/a" || w == "n/a" || t + 0 == 0) print "n/a"; else printf "%.2f", w / t }')
