@@ -37,13 +37,13 @@ class HeaderMap {
     HeaderValue value;
   };
 
-
   class Values;  // the values of one name, without allocating: see values()
 
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
-  void clear() { entries_.clear(); }
+  void clear() { entries_.clear(); }  // keeps the capacity
   void reserve(size_t n) { entries_.reserve(n); }
+  size_t capacity() const { return entries_.capacity(); }
 
   // The first value of `name`, or nullptr.
   const HeaderValue* get(std::string_view name) const;

@@ -124,3 +124,32 @@ BOOST_AUTO_TEST_CASE(parts_round_trip) {
   BOOST_TEST(built.body() == "b");
   BOOST_TEST(built.uri().path() == "/");
 }
+
+BOOST_AUTO_TEST_CASE(recycled_heads_come_back_clean_with_their_header_capacity) {
+  std::size_t capacity = 0;
+  {
+    Request<int> used = sample().map_body([](std::string) { return 1; });
+    used.extensions().insert(PeerPort{7});
+    for (int i = 0; i < 8; ++i) BOOST_TEST(used.headers().append("x-n", "v").ok());
+    capacity = used.headers().capacity();
+  }  // its head goes back to this thread's pool
+  Request<int> next;
+  // A clean default head: GET "/" HTTP/1.1, no headers, no extensions...
+  BOOST_TEST((next.method() == Method::GET));
+  BOOST_TEST(next.uri().path() == "/");
+  BOOST_TEST(next.uri().query().empty());
+  BOOST_TEST((next.version() == Version::kHttp11));
+  BOOST_TEST(next.headers().empty());
+  BOOST_TEST(next.extensions().get<PeerPort>() == nullptr);
+  // ...that kept the header vector of the head it recycles (the pool is last in, first out).
+  BOOST_TEST(next.headers().capacity() == capacity);
+
+  // A head whose headers grew large is freed, not pooled.
+  {
+    Request<int> big;
+    for (int i = 0; i < 100; ++i) BOOST_TEST(big.headers().append("x-n", "v").ok());
+  }
+  Request<int> after;
+  BOOST_TEST(after.headers().empty());
+  BOOST_TEST(after.headers().capacity() <= 32u);
+}

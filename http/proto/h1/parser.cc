@@ -261,8 +261,10 @@ Version version_of(const llhttp_t& p) {
 }
 }  // namespace
 
-RequestHead Parser::take_request_head(const char* base) {
+RequestHead Parser::take_request_head(const char* base, HeaderMap reuse) {
   RequestHead h;
+  h.headers = std::move(reuse);  // its capacity: no allocation when the headers fit
+  h.headers.clear();
   auto reject = [&](StatusCode status, std::string message) {
     error_ = ParseError{status, std::move(message)};
     h.framing.keep_alive = false;

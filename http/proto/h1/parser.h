@@ -107,7 +107,9 @@ class Parser {
   // For responses to HEAD (and 1xx, 204, 304 answers the client expects without a body).
   void set_response_has_no_body(bool v) { skip_body_ = v; }
 
-  RequestHead take_request_head(const char* base);
+  // `reuse`: a header map whose capacity the head's headers take over (its entries are dropped),
+  // so a connection that hands its previous one back parses without allocating.
+  RequestHead take_request_head(const char* base, HeaderMap reuse = HeaderMap());
   ResponseHead take_response_head(const char* base);
   // The trailers of the message that just completed (chunked bodies only).
   HeaderMap take_trailers();

@@ -446,7 +446,7 @@ Conn::Head Conn::take_head(const char* base, std::size_t& at, std::size_t end) {
   }
   ++served_;
   upgrade_requested_ = false;
-  head_ = parser_.take_request_head(base);
+  head_ = parser_.take_request_head(base, std::move(head_.headers));
   if (parser_.head_error()) return Head::kBad;
   body_done_ = !has_body(head_);
   if (body_done_) {
@@ -479,7 +479,9 @@ Task<bool> Conn::serve_one() {
   req.method() = std::move(head_.method);
   req.uri() = std::move(head_.uri);
   req.version() = head_.version;
-  req.headers() = std::move(head_.headers);
+  // A swap: head_ keeps the fresh request's (pooled, cleared) header vector for the next parse,
+  // so neither side allocates in steady state (http/request.h).
+  std::swap(req.headers(), head_.headers);
 
   // An upgrade request gets a handle to the connection (http/upgrade.h).
   std::optional<sync::oneshot::Sender<Upgraded>> upgrade;
