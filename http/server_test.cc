@@ -40,13 +40,15 @@
 #include "weft/http/status_code.h"
 #include "weft/http/testing/raw_client.h"
 #include "weft/http/upgrade.h"
-#include "weft/runtime/io/read_write.h"
 #include "weft/runtime/io/bytes.h"
+#include "weft/runtime/io/read_write.h"
 #include "weft/runtime/net/socket_addr.h"
 #include "weft/runtime/runtime.h"
+#include "weft/runtime/sync/notify.h"
 #include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/testing/thread_helpers.h"
 #include "weft/runtime/time/sleep.h"
+#include "weft/runtime/time/timeout.h"
 
 namespace http = weft::http;
 using weft::Task;
@@ -74,12 +76,12 @@ namespace {
 
 // What the handlers tell the test thread.
 struct Probe {
-  std::atomic<int> started{0};         // /gate and /forever calls that have begun
-  std::atomic<int> finished{0};        // /gate calls that have answered
-  std::atomic<bool> gate_open{false};  // releases /gate
-  std::atomic<int> cancelled{0};       // /forever frames destroyed
-  std::atomic<int> delaying{0};        // /delay calls that have begun
-  std::atomic<uint64_t> frames{0};     // request-body data frames seen by /echo and /count
+  std::atomic<int> started{0};      // /gate and /forever calls that have begun
+  std::atomic<int> finished{0};     // /gate calls that have answered
+  weft::sync::Notify gate;          // notify_one() releases /gate (kept as a permit if early)
+  std::atomic<int> cancelled{0};    // /forever frames destroyed
+  std::atomic<int> delaying{0};     // /delay calls that have begun
+  std::atomic<uint64_t> frames{0};  // request-body data frames seen by /echo and /count
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> max_frame{0};
 
@@ -199,12 +201,11 @@ Task<Result> delay(Req req, Probe& probe) {
 }
 
 // In flight until the test opens the gate (bounded by kLimit).
+Task<void> wait_for_gate(Probe* probe) { co_await probe->gate.notified(); }
 Task<Result> gate(Req, Probe& probe) {
   probe.started.fetch_add(1);
-  const auto deadline = Clock::now() + kLimit;
-  while (!probe.gate_open.load() && Clock::now() < deadline) {
-    co_await weft::time::sleep(1ms);
-  }
+  Task<absl::Status> opened = weft::time::timeout(kLimit, wait_for_gate(&probe));
+  (void)co_await std::move(opened);
   probe.finished.fetch_add(1);
   co_return text("released");
 }
@@ -1311,7 +1312,7 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown_finishes_in_flight_closes_idle_refuses_ne
       BOOST_TEST(weft::testing::eventually([&] { return !RawConn(srv.port()).connected(); }));
       BOOST_TEST(probe.finished.load() == 0);
 
-      probe.gate_open.store(true);
+      probe.gate.notify_one();
       RawResponse r = busy.read_response();
       BOOST_TEST(r.error == "");
       BOOST_TEST(without_date(r.raw) ==

@@ -206,16 +206,16 @@ BOOST_AUTO_TEST_CASE(token_parsing) {
 }
 
 BOOST_AUTO_TEST_CASE(missing_or_malformed_credentials_401) {
-  absl::Status s = t::run_all_flavors(&unauthenticated_requests);
+  absl::Status s = t::run_in_all_flavors(&unauthenticated_requests);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(validator_decides) {
-  absl::Status s = t::run_all_flavors(&validator_verdicts);
+  absl::Status s = t::run_in_all_flavors(&validator_verdicts);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(realm_sync_and_service_validators_work) {
-  absl::Status s = t::run_all_flavors(&realm_sync_and_service_validators);
+  absl::Status s = t::run_in_all_flavors(&realm_sync_and_service_validators);
   BOOST_TEST(s.ok(), s);
 }

@@ -126,11 +126,11 @@ Task<absl::Status> no_callback_and_throwing_callback() {
 static_assert(mw::HttpService<decltype(mw::CatchExceptionLayer().layer(Thrower{}))>);
 
 BOOST_AUTO_TEST_CASE(exceptions_become_500_without_their_text) {
-  absl::Status s = t::run_all_flavors(&exceptions_become_500);
+  absl::Status s = t::run_in_all_flavors(&exceptions_become_500);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(callbacks_optional_and_may_throw) {
-  absl::Status s = t::run_all_flavors(&no_callback_and_throwing_callback);
+  absl::Status s = t::run_in_all_flavors(&no_callback_and_throwing_callback);
   BOOST_TEST(s.ok(), s);
 }

@@ -242,22 +242,22 @@ Task<absl::Status> private_network() {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(preflight_is_answered_here) {
-  absl::Status s = t::run_all_flavors(&preflight_allowed_and_not);
+  absl::Status s = t::run_in_all_flavors(&preflight_allowed_and_not);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(actual_requests_are_decorated) {
-  absl::Status s = t::run_all_flavors(&actual_requests);
+  absl::Status s = t::run_in_all_flavors(&actual_requests);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(presets_and_origin_kinds_work) {
-  absl::Status s = t::run_all_flavors(&presets_and_origin_kinds);
+  absl::Status s = t::run_in_all_flavors(&presets_and_origin_kinds);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(private_network_access) {
-  absl::Status s = t::run_all_flavors(&private_network);
+  absl::Status s = t::run_in_all_flavors(&private_network);
   BOOST_TEST(s.ok(), s);
 }
 

@@ -4,7 +4,7 @@
 //   HttpRequest req = testing::request(http::Method::GET, "/a", {{"origin", "https://x.org"}});
 //   absl::StatusOr<HttpResponse> r = co_await tower::oneshot(svc, std::move(req));
 //   std::string text = co_await testing::body_text(std::move(*r));
-//   BOOST_TEST(testing::run_all_flavors(&my_test_coroutine).ok());
+//   BOOST_TEST(testing::run_in_all_flavors(&my_test_coroutine).ok());
 #pragma once
 
 #include <initializer_list>
@@ -55,14 +55,7 @@ inline std::string header(const http::HeaderMap& h, std::string_view name) {
   return v != nullptr ? std::string(v->as_str()) : std::string();
 }
 
-// Runs `test()` on each runtime flavour; the first failure, or OK.
-inline absl::Status run_all_flavors(Task<absl::Status> (*test)()) {
-  for (weft::testing::Flavor flavor : weft::testing::kAllFlavors) {
-    Runtime rt = weft::testing::make_runtime(flavor);
-    absl::Status s = rt.block_on(test());
-    if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
+// Runs `test()` on each runtime flavour; the first failure (naming the flavour), or OK.
+using weft::testing::run_in_all_flavors;
 
 }  // namespace weft::middleware::testing

@@ -208,22 +208,22 @@ Task<absl::Status> channel_body() {
 static_assert(mw::HttpService<mw::RequestBodyLimit<Collector>>);
 
 BOOST_AUTO_TEST_CASE(declared_size_over_limit_is_413_unread) {
-  absl::Status s = t::run_all_flavors(&declared_size_refused_unread);
+  absl::Status s = t::run_in_all_flavors(&declared_size_refused_unread);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(bodies_within_the_limit_pass) {
-  absl::Status s = t::run_all_flavors(&within_limit_passes);
+  absl::Status s = t::run_in_all_flavors(&within_limit_passes);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(streamed_body_cut_off_then_413) {
-  absl::Status s = t::run_all_flavors(&stream_cut_off_and_413);
+  absl::Status s = t::run_in_all_flavors(&stream_cut_off_and_413);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(channel_body_producer_stops) {
-  absl::Status s = t::run_all_flavors(&channel_body);
+  absl::Status s = t::run_in_all_flavors(&channel_body);
   BOOST_TEST(s.ok(), s);
 }
 

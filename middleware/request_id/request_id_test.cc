@@ -241,36 +241,36 @@ BOOST_AUTO_TEST_CASE(validation) {
 }
 
 BOOST_AUTO_TEST_CASE(absent_id_is_made) {
-  absl::Status s = t::run_all_flavors(&absent_id_is_made_and_propagated);
+  absl::Status s = t::run_in_all_flavors(&absent_id_is_made_and_propagated);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(valid_incoming_id_is_kept) {
-  absl::Status s = t::run_all_flavors(&valid_id_is_kept);
+  absl::Status s = t::run_in_all_flavors(&valid_id_is_kept);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_incoming_id_is_replaced) {
-  absl::Status s = t::run_all_flavors(&invalid_id_is_replaced);
+  absl::Status s = t::run_in_all_flavors(&invalid_id_is_replaced);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(accept_incoming_false) {
-  absl::Status s = t::run_all_flavors(&accept_incoming_false_always_makes_one);
+  absl::Status s = t::run_in_all_flavors(&accept_incoming_false_always_makes_one);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(handler_header_and_errors_pass_through) {
-  absl::Status s = t::run_all_flavors(&handler_id_and_errors_pass_through);
+  absl::Status s = t::run_in_all_flavors(&handler_id_and_errors_pass_through);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(unique_under_concurrency) {
-  absl::Status s = t::run_all_flavors(&ids_are_unique_under_concurrency);
+  absl::Status s = t::run_in_all_flavors(&ids_are_unique_under_concurrency);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(custom_generators_and_header) {
-  absl::Status s = t::run_all_flavors(&custom_generator_and_header);
+  absl::Status s = t::run_in_all_flavors(&custom_generator_and_header);
   BOOST_TEST(s.ok(), s);
 }

@@ -193,21 +193,21 @@ Task<absl::Status> propagate() {
 static_assert(mw::HttpService<decltype(mw::PropagateHeaderLayer(name("x")).layer(handler()))>);
 
 BOOST_AUTO_TEST_CASE(request_header_modes) {
-  absl::Status s = t::run_all_flavors(&request_modes);
+  absl::Status s = t::run_in_all_flavors(&request_modes);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(request_header_from_function) {
-  absl::Status s = t::run_all_flavors(&request_value_from_function);
+  absl::Status s = t::run_in_all_flavors(&request_value_from_function);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(response_header_modes) {
-  absl::Status s = t::run_all_flavors(&response_modes);
+  absl::Status s = t::run_in_all_flavors(&response_modes);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(propagate_header) {
-  absl::Status s = t::run_all_flavors(&propagate);
+  absl::Status s = t::run_in_all_flavors(&propagate);
   BOOST_TEST(s.ok(), s);
 }

@@ -127,16 +127,16 @@ Task<absl::Status> errors_and_exceptions_propagate() {
 static_assert(mw::HttpService<mw::Timeout<Slow>>);
 
 BOOST_AUTO_TEST_CASE(fast_call_passes_slow_call_gets_503) {
-  absl::Status s = t::run_all_flavors(&fast_passes_slow_is_503);
+  absl::Status s = t::run_in_all_flavors(&fast_passes_slow_is_503);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(timeout_status_configurable) {
-  absl::Status s = t::run_all_flavors(&status_is_configurable);
+  absl::Status s = t::run_in_all_flavors(&status_is_configurable);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(inner_errors_and_exceptions_propagate) {
-  absl::Status s = t::run_all_flavors(&errors_and_exceptions_propagate);
+  absl::Status s = t::run_in_all_flavors(&errors_and_exceptions_propagate);
   BOOST_TEST(s.ok(), s);
 }

@@ -138,8 +138,11 @@ class Semaphore {
   // FAILED_PRECONDITION when closed.
   absl::StatusOr<SemaphorePermit> try_acquire(std::size_t n = 1) {
     if (try_take(n)) return SemaphorePermit(this, n);
-    if (is_closed()) return absl::FailedPreconditionError("semaphore closed");
-    return absl::ResourceExhaustedError("no permits");
+    // Shared statuses: a limit that is reached fails here on every call (load shedding), and a
+    // status with a message would allocate each time; copying one only bumps its reference count.
+    static const absl::Status kClosedError = absl::FailedPreconditionError("semaphore closed");
+    static const absl::Status kNoPermitsError = absl::ResourceExhaustedError("no permits");
+    return is_closed() ? kClosedError : kNoPermitsError;
   }
 
   void add_permits(std::size_t n) { release(n); }

@@ -354,16 +354,16 @@ Task<absl::Status> router_stack() {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(limit_rejects_before_auth_reads_the_body) {
-  absl::Status s = t::run_all_flavors(&limit_rejects_before_auth);
+  absl::Status s = t::run_in_all_flavors(&limit_rejects_before_auth);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(set_header_and_request_id_ordering) {
-  absl::Status s = t::run_all_flavors(&set_header_and_request_id_order);
+  absl::Status s = t::run_in_all_flavors(&set_header_and_request_id_order);
   BOOST_TEST(s.ok(), s);
 }
 
 BOOST_AUTO_TEST_CASE(every_layer_on_a_router) {
-  absl::Status s = t::run_all_flavors(&router_stack);
+  absl::Status s = t::run_in_all_flavors(&router_stack);
   BOOST_TEST(s.ok(), s);
 }

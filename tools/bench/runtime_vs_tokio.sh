@@ -62,8 +62,8 @@ build_tokio_idle() {
   local dir="$OUT_DIR/tokio-idle-build"
   mkdir -p "$dir/.cargo"
   cp -r "$ROOT/bench/runtime/tokio_idle/Cargo.toml" "$ROOT/bench/runtime/tokio_idle/src" "$dir/"
-  cp "$ROOT/../shared/peers/cargo/config.toml" "$dir/.cargo/config.toml" 2>/dev/null ||
-    printf '[source.crates-io]\nreplace-with = "debian"\n[source.debian]\ndirectory = "/usr/share/cargo/registry"\n[net]\noffline = true\n' >"$dir/.cargo/config.toml"
+  # The peers' offline cargo setup (Debian's crate sources), as build-all.sh uses it.
+  cp "$ROOT/../shared/peers/cargo/config.toml" "$dir/.cargo/config.toml" || return 1
   (cd "$dir" && cargo build --release --offline >&2) || return 1
   echo "$dir/target/release/tokio-idle"
 }
