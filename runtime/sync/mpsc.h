@@ -106,14 +106,13 @@ class RxWaker {
   // Any position: for wakes that end the stream (the receiver finds the channel finished).
   static constexpr uint64_t kAnyPosition = (uint64_t{1} << 62) - 1;
 
-  // Receiver, not registered: publishes `w`, waiting for a value at position `pos`. A wake that
-  // raced with the cancellation of an earlier recv may still be moving the old waker out: wait
-  // for it (a few instructions).
-  void register_waker(Waker w, uint64_t pos) {
-    for (int i = 0; (state_.load(std::memory_order_acquire) & kMask) == kNotifying; ++i) {
-      spin_pause(i);
-    }
-    waker_ = std::move(w);
+  // Receiver, not registered: the current task waits for a value at position `pos`, to be
+  // resumed at `h`. A wake that raced with the cancellation of an earlier recv may still be
+  // using the waker: wait for it (a few instructions). The waker is kept after a wake (until
+  // clear()), so a receiver that waits again reuses its task reference.
+  void register_current(std::coroutine_handle<> h, uint64_t pos) {
+    wait_not_notifying();
+    waker_.assign_current(h);
     state_.store(pos << kShift | kWaiting, std::memory_order_seq_cst);
   }
   // Receiver: withdraws the registration. False: a wake owns it and is on its way.
@@ -125,8 +124,12 @@ class RxWaker {
                                         std::memory_order_relaxed)) {
       return false;
     }
-    waker_ = Waker();
     return true;
+  }
+  // Receiver, not registered, going away: drops the kept waker.
+  void clear() {
+    wait_not_notifying();
+    waker_ = Waker();
   }
   // Anyone, after a seq_cst store that published the value at `pos` (or ended the stream).
   void notify(uint64_t pos) {
@@ -136,12 +139,17 @@ class RxWaker {
                                         std::memory_order_relaxed)) {
       return;
     }
-    Waker w = std::move(waker_);
+    waker_.wake_by_ref();  // NOTIFYING keeps register_current() and clear() off waker_
     state_.store((cur & ~kMask) | kIdle, std::memory_order_release);
-    std::move(w).wake();
   }
 
  private:
+  void wait_not_notifying() const {
+    for (int i = 0; (state_.load(std::memory_order_acquire) & kMask) == kNotifying; ++i) {
+      spin_pause(i);
+    }
+  }
+
   static constexpr int kShift = 2;
   static constexpr uint64_t kMask = 3;
   static constexpr uint64_t kIdle = 0;
@@ -322,8 +330,8 @@ class BoundedChan : public ChanLife<BoundedChan<T>> {
   // A sender claimed the head position and is still writing it (invariant 3).
   bool rx_busy() const { return tail_.load(std::memory_order_acquire) != head_; }
   // Registers the receiver's waker; false (not registered) if something is ready after all.
-  bool rx_register(Waker w) {
-    rx_.register_waker(std::move(w), head_);
+  bool rx_register(std::coroutine_handle<> h) {
+    rx_.register_current(h, head_);
     return rx_poll(nullptr) == RxPoll::kEmpty || !rx_.unregister();
   }
   void rx_unregister() { rx_.unregister(); }  // false: a wake for a dying task is in flight
@@ -356,6 +364,7 @@ class BoundedChan : public ChanLife<BoundedChan<T>> {
     close();
     std::optional<T> v;
     while (rx_poll(&v) == RxPoll::kReady) v.reset();  // release values now, as Tokio does
+    rx_.clear();  // senders may keep the channel alive: not the receiver's task too
     this->unref();
   }
 
@@ -507,10 +516,10 @@ class UnboundedChan : public ChanLife<UnboundedChan<T>> {
     return (closed_ || tx_closed_) ? RxPoll::kClosed : RxPoll::kEmpty;
   }
   bool rx_busy() const { return false; }
-  bool rx_register(Waker w) {
+  bool rx_register(std::coroutine_handle<> h) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!buf_.empty() || closed_ || tx_closed_) return false;
-    rx_waker_ = std::move(w);
+    rx_waker_.assign_current(h);
     rx_waiting_ = true;
     return true;
   }
@@ -602,7 +611,7 @@ class [[nodiscard]] RecvFuture {
     return true;
   }
   bool await_suspend(std::coroutine_handle<> h) {
-    if (chan_->rx_poll(nullptr) == RxPoll::kEmpty && chan_->rx_register(Waker::current(h))) {
+    if (chan_->rx_poll(nullptr) == RxPoll::kEmpty && chan_->rx_register(h)) {
       waiting_ = true;
       return true;
     }

@@ -231,6 +231,26 @@ Task<void> case_abort_recv(Make make_chan) {
   BOOST_TEST(absl::IsUnavailable(rx->try_recv().status()));
 }
 
+// A receiver handed from task to task, each woken while waiting: the channel keeps the waker
+// of the last task that waited (to reuse its reference), so this checks that a new task's wait
+// replaces it and that each wake reaches the task waiting now.
+template <class Make>
+Task<void> case_receiver_passed_on(Make make_chan) {
+  auto [tx, rx0] = make_chan();
+  using Rx = std::remove_reference_t<decltype(rx0)>;
+  auto rx = std::make_shared<Rx>(std::move(rx0));
+  for (int i = 0; i < 3; ++i) {
+    Flag entered = make_flag();
+    auto h = weft::spawn(recv_one(rx, entered));
+    co_await wait_for(entered);
+    for (int k = 0; k < 5; ++k) co_await weft::yield_now();  // let it reach its wait
+    BOOST_TEST(send_now(tx, i).ok());
+    absl::StatusOr<int> r = co_await h;
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(*r == i);
+  }
+}
+
 // Abort a task right after a value arrived for it: it either took it or left it there.
 Task<void> case_abort_recv_after_send() {
   auto [tx, rx0] = mpsc::channel<int>(4);
@@ -681,6 +701,14 @@ BOOST_AUTO_TEST_CASE(abort_while_in_recv_leaves_no_waiter) {
     rt.block_on(case_abort_recv(bounded4));
     rt.block_on(case_abort_recv(unbounded));
     rt.block_on(case_abort_recv_after_send());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_receiver_passed_between_tasks_wakes_the_one_waiting) {
+  for (int f = 0; f < kFlavors; ++f) {
+    Runtime rt = make(f);
+    rt.block_on(case_receiver_passed_on(bounded4));
+    rt.block_on(case_receiver_passed_on(unbounded));
   }
 }
 

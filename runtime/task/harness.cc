@@ -29,6 +29,23 @@ void yield_task(std::coroutine_handle<> h) {
 }
 
 namespace {
+// A poll ended with the task suspended: re-queue it (with the poll's reference) if it was woken
+// meanwhile or yielded, else drop that reference (in the same state change).
+void end_poll_suspended(TaskHeader* task) {
+  bool yielded = task->yielded;
+  task->yielded = false;
+  switch (task->transition_to_idle(yielded)) {
+    case TaskHeader::Idle::kNotified:
+      task->scheduler->schedule(task, yielded);
+      break;
+    case TaskHeader::Idle::kDealloc:
+      task->release_last();  // every waker was dropped during the poll
+      break;
+    case TaskHeader::Idle::kIdle:
+      break;
+  }
+}
+
 void finish(TaskHeader* task) {
   bool owned = task->scheduler->release(task);
   task->complete();
@@ -75,13 +92,7 @@ void poll_task(TaskHeader* task) {
     finish(task);
     return;
   }
-  bool yielded = task->yielded;
-  task->yielded = false;
-  if (task->transition_to_idle(yielded) == TaskHeader::Idle::kNotified) {
-    task->scheduler->schedule(task, yielded);  // reuse the run queue's reference
-  } else {
-    task->unref();
-  }
+  end_poll_suspended(task);
 }
 
 TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame, const TaskVtable* vtable) {
@@ -142,13 +153,7 @@ TaskHeader* spawn_polled_raw(Scheduler* s, std::coroutine_handle<> frame,
     cancel_task(task);  // we hold it RUNNING; this drops the poll's reference
     return task;
   }
-  bool yielded = task->yielded;
-  task->yielded = false;
-  if (task->transition_to_idle(yielded) == TaskHeader::Idle::kNotified) {
-    s->schedule(task, yielded);  // woken during the poll: the poll's reference goes to the queue
-  } else {
-    task->unref();
-  }
+  end_poll_suspended(task);
   return task;
 }
 
@@ -172,22 +177,40 @@ absl::Status join_error(const std::exception_ptr& e) {
 
 }  // namespace detail
 
-Waker Waker::current(std::coroutine_handle<> resume_at) {
+namespace {
+detail::TaskHeader* current_task_resuming_at(std::coroutine_handle<> resume_at) {
   detail::TaskHeader* task = detail::tls_context.current;
   if (task == nullptr) {
     std::fputs("weft: a runtime resource was awaited outside a weft task\n", stderr);
     std::abort();
   }
   task->leaf = resume_at;
+  return task;
+}
+}  // namespace
+
+Waker Waker::current(std::coroutine_handle<> resume_at) {
+  detail::TaskHeader* task = current_task_resuming_at(resume_at);
   task->ref();
   return Waker::adopt(task, task->generation());
+}
+
+void Waker::assign_current(std::coroutine_handle<> resume_at) {
+  detail::TaskHeader* task = current_task_resuming_at(resume_at);
+  if (task_ != task) {
+    task->ref();
+    if (task_ != nullptr) task_->unref();
+    task_ = task;
+  }
+  gen_ = task->generation();
 }
 
 void Waker::wake() && {
   if (task_ == nullptr) return;
   detail::TaskHeader* task = std::exchange(task_, nullptr);
-  detail::wake_task_by_ref(task, gen_);
-  task->unref();
+  if (task->transition_to_notified_by_val(gen_) == detail::TaskHeader::Wake::kSubmit) {
+    task->scheduler->schedule(task, false);  // with this waker's reference
+  }
 }
 
 void Waker::wake_by_ref() const {

@@ -21,7 +21,10 @@ void release_memory(TaskHeader* header);
 
 void TaskHeader::unref(uint32_t n) {
   uint64_t prev = state.fetch_sub(n * kRefOne, std::memory_order_acq_rel);
-  if ((prev & ~kFlagsMask) != n * kRefOne) return;
+  if ((prev & ~kFlagsMask) == n * kRefOne) release_last();
+}
+
+void TaskHeader::release_last() {
   // Last reference: nobody can reach the task any more.
   if (!frame_destroyed) {
     frame_destroyed = true;
@@ -43,6 +46,30 @@ TaskHeader::Wake TaskHeader::transition_to_notified(uint32_t gen) {
       action = Wake::kNothing;
     } else {
       next = (cur | kNotified) + kRefOne;  // the run queue's reference
+      action = Wake::kSubmit;
+    }
+    if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return action;
+    }
+  }
+}
+
+TaskHeader::Wake TaskHeader::transition_to_notified_by_val(uint32_t gen) {
+  uint64_t cur = state.load(std::memory_order_acquire);
+  for (;;) {
+    if ((cur & (kComplete | kNotified)) || generation_of(cur) != gen) {
+      unref();  // nothing to do but drop the waker's reference
+      return Wake::kNothing;
+    }
+    uint64_t next;
+    Wake action;
+    if (cur & kRunning) {
+      // The poll holds a reference too, so this one is never the last.
+      next = (cur | kNotified) - kRefOne;
+      action = Wake::kNothing;
+    } else {
+      next = cur | kNotified;  // the waker's reference becomes the run queue's
       action = Wake::kSubmit;
     }
     if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
@@ -108,9 +135,11 @@ TaskHeader::Idle TaskHeader::transition_to_idle(bool requeue) {
   for (;;) {
     uint64_t next = cur & ~kRunning;
     if (requeue) next |= kNotified;  // yielded: queued again with the same reference
+    if (!(next & kNotified)) next -= kRefOne;  // the run queue's reference goes
     if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
                                     std::memory_order_acquire)) {
-      return (next & kNotified) ? Idle::kNotified : Idle::kIdle;
+      if (next & kNotified) return Idle::kNotified;
+      return (next & ~kFlagsMask) == 0 ? Idle::kDealloc : Idle::kIdle;
     }
   }
 }

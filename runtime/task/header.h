@@ -92,12 +92,18 @@ struct alignas(16) TaskHeader {
   // ---- reference counting ----
   void ref() { state.fetch_add(kRefOne, std::memory_order_relaxed); }
   void unref(uint32_t n = 1);  // drops n references; frees the task when they were the last
+  // Frees the task; for whoever dropped the last reference inside a transition.
+  void release_last();
 
   // ---- transitions; each returns what the caller must do next ----
   enum class Wake { kNothing, kSubmit };
   // A waker made in generation `gen` fires. kSubmit: the caller must schedule the task with a
   // new reference (taken here). A stale generation does nothing.
   Wake transition_to_notified(uint32_t gen);
+  // The same for a waker that gives up its reference (Waker::wake() &&): on kSubmit that
+  // reference becomes the run queue's, otherwise it is dropped here. One read-modify-write
+  // where ref-for-the-queue plus unref-of-the-waker would be two (Tokio's wake_by_val).
+  Wake transition_to_notified_by_val(uint32_t gen);
   uint32_t generation() const { return generation_of(state.load(std::memory_order_acquire)); }
   // abort(): like a wake, but marks the task cancelled.
   Wake transition_to_notified_and_cancel();
@@ -109,9 +115,10 @@ struct alignas(16) TaskHeader {
   // For cancel_now(): takes the task over (RUNNING|CANCELLED) as soon as no poll is running.
   // False if it already completed.
   bool claim_for_cancel();
-  enum class Idle { kIdle, kNotified };
+  enum class Idle { kIdle, kNotified, kDealloc };
   // The poll returned without completing. kNotified: it was woken meanwhile; re-queue it with
-  // the same reference. kIdle: the caller drops the run queue's reference.
+  // the same reference. Otherwise the run queue's reference is dropped in the same step; it
+  // was the last one on kDealloc (the caller calls release_last()).
   // requeue: the task yielded and wants to run again (NOTIFIED is set in the same step).
   Idle transition_to_idle(bool requeue = false);
   // The task finished (or was cancelled): marks it complete and wakes the JoinHandle's waiter.

@@ -42,6 +42,9 @@ class Waker {
   // The task running on this thread, to be resumed at `resume_at` (the innermost coroutine
   // that is suspending). Only valid inside await_suspend of a coroutine run by a weft runtime.
   static Waker current(std::coroutine_handle<> resume_at);
+  // Makes this handle `current(resume_at)`, reusing its reference when it already names the
+  // running task (a resource that keeps its waker between waits pays no reference count).
+  void assign_current(std::coroutine_handle<> resume_at);
 
   // Wakes the task and releases this handle.
   void wake() &&;

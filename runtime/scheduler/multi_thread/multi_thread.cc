@@ -147,7 +147,25 @@ TaskHeader* MultiThreadScheduler::next_task(Worker& w) {
   }
   w.lifo_polls = 0;
   if (TaskHeader* t = w.queue.pop()) return t;
-  return inject_.pop();
+  return pop_inject_batch(w);
+}
+
+TaskHeader* MultiThreadScheduler::pop_inject_batch(Worker& w) {
+  // The local queue is empty: take this worker's share of the inject queue in one lock (as
+  // Tokio's next_remote_task_batch), at most half a local queue, so that a burst spilled there
+  // (a spawn loop, yields overflowing the local queue) is not popped one lock at a time.
+  std::size_t share = inject_.len() / workers_.size() + 1;
+  std::size_t n = std::min<std::size_t>(share, LocalQueue<TaskHeader>::kCapacity / 2);
+  TaskHeader* first = nullptr;
+  SpillToInject spill{inject_};
+  inject_.pop_n(n, [&](TaskHeader* t) {
+    if (first == nullptr) {
+      first = t;
+    } else {
+      w.queue.push_back_or_overflow(t, spill);  // never overflows: the queue was empty
+    }
+  });
+  return first;
 }
 
 TaskHeader* MultiThreadScheduler::steal_work(Worker& w) {

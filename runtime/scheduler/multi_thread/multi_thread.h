@@ -75,6 +75,7 @@ class MultiThreadScheduler final : public Scheduler {
   struct Worker;
   void run(Worker& w);
   TaskHeader* next_task(Worker& w);
+  TaskHeader* pop_inject_batch(Worker& w);
   TaskHeader* steal_work(Worker& w);
   bool transition_to_searching(Worker& w);
   void transition_from_searching(Worker& w);
