@@ -76,7 +76,8 @@ class ServiceFn {
                                                                             Req req) const {
     using Result = std::invoke_result_t<const F&, Req>;
     if constexpr (detail::IsStatusOr<Result>) {
-      return detail::ReadyValue<std::remove_cvref_t<Result>>(std::invoke(f_, std::move(req)));
+      return detail::ReadyValue<std::remove_cvref_t<Result>>(
+          std::in_place, [&] { return std::invoke(f_, std::move(req)); });
     } else if constexpr (detail::takes_by_value<F>()) {
       return std::invoke(f_, std::move(req));
     } else {

@@ -48,7 +48,10 @@ class SemaphorePermit {
     }
     return *this;
   }
-  ~SemaphorePermit() { release(); }
+  // The check stays inline, so destroying a moved-from permit (the common case) costs nothing.
+  ~SemaphorePermit() {
+    if (sem_ != nullptr) release();
+  }
   std::size_t num_permits() const { return n_; }
   // Keeps the permits out of the semaphore for good.
   void forget() {
@@ -224,6 +227,10 @@ class Semaphore {
         return;
       }
     }
+    release_to_waiters(n);
+  }
+  // release() with tasks queued: out of line, so that the lock-free path above inlines.
+  [[gnu::noinline]] void release_to_waiters(std::size_t n) {
     detail::WakeBatch batch;  // declared first: woken after the lock is released
     std::lock_guard<std::mutex> lock(mu_);
     state_.fetch_add(uint64_t{n} << kShift, std::memory_order_acq_rel);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <coroutine>
 #include <functional>
 #include <optional>
@@ -93,12 +94,24 @@ template <class T>
 class ReadyValue {
  public:
   explicit ReadyValue(T v) : v_(std::move(v)) {}
+  // The value made by `make()` in place (no move: what a layer returns is built where it lives).
+  template <class Make>
+  ReadyValue(std::in_place_t, Make&& make) : v_(std::forward<Make>(make)()) {}
   bool await_ready() const noexcept { return true; }
   void await_suspend(std::coroutine_handle<>) const noexcept {}
   T await_resume() { return std::move(v_); }
 
  private:
   T v_;
+};
+
+// Passes a result through (Mapped<A, Pass> is `co_await a`, as a peekable awaitable). A type
+// derived from Pass passes results through too (and may hold state: ConcurrencyLimit's slot).
+struct Pass {
+  template <class T>
+  T operator()(T v) const {
+    return v;
+  }
 };
 
 // `co_await Mapped{a, g}` gives `g(co_await a)`. It forwards the awaiter protocol of `a`, so
@@ -121,7 +134,13 @@ class Mapped {
   decltype(auto) await_suspend(H h) {
     return awaiter().await_suspend(h);
   }
-  decltype(auto) await_resume() { return std::invoke(g_, awaiter().await_resume()); }
+  decltype(auto) await_resume() {
+    if constexpr (std::is_base_of_v<Pass, G>) {
+      return awaiter().await_resume();  // no detour through Pass's parameter (one move fewer)
+    } else {
+      return std::invoke(g_, awaiter().await_resume());
+    }
+  }
 
  private:
   Awaiter& awaiter() {
@@ -138,13 +157,6 @@ class Mapped {
   [[no_unique_address]] G g_;
 };
 
-// Passes a result through by value (Mapped<A, Pass> is `co_await a`, as a peekable awaitable).
-struct Pass {
-  template <class T>
-  T operator()(T v) const {
-    return v;
-  }
-};
 
 // `co_await OneOf<A, B>` awaits whichever of the two it holds; both give the same result type.
 // No frame: the awaiter protocol of the alternative is forwarded.
@@ -156,6 +168,12 @@ class OneOf {
 
   OneOf(A a) : v_(std::in_place_index<0>, std::move(a), Pass{}) {}
   OneOf(B b) requires(!std::same_as<A, B>) : v_(std::in_place_index<1>, std::move(b), Pass{}) {}
+  // Alternative I made by `make()` in place: a layer's awaitable, which holds the awaitables of
+  // every layer below it, is then built once where it ends up instead of being moved up through
+  // each layer (the moves grew with the square of the stack's depth).
+  template <std::size_t I, class Make>
+  OneOf(std::in_place_index_t<I>, Make&& make)
+      : v_(std::in_place_index<I>, std::in_place, std::forward<Make>(make), Pass{}) {}
 
   // Two plain branches rather than std::visit, whose table of function pointers (libstdc++)
   // keeps the alternatives from being inlined.
@@ -213,6 +231,13 @@ template <class T>
 Eager<T> eager(T v) {
   return Eager<T>(ReadyValue<T>(std::move(v)));
 }
+// An Eager<T> holding the T made by `make()`, built in place (see OneOf's in-place constructor).
+template <class T, class Make>
+Eager<T> eager_with(Make&& make) {
+  return Eager<T>(std::in_place_index<0>,
+                  [&] { return ReadyValue<T>(std::in_place, std::forward<Make>(make)); });
+}
+
 
 // Awaitables whose await_ready() may be asked before they are moved (see the top).
 template <class A>

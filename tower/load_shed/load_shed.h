@@ -68,7 +68,7 @@ class LoadShed {
   // always ready and its ready() is awaited (no frame either).
   auto ready() const requires detail::ReadyGivesStatusOr<S> {
     if constexpr (TryReady<S>) {
-      return detail::ReadyValue<absl::StatusOr<Permit>>(check());
+      return detail::ReadyValue<absl::StatusOr<Permit>>(std::in_place, [&] { return check(); });
     } else {
       using Fut = detail::ready_awaitable_t<S>;
       return detail::Mapped<Fut, Wrap>(
@@ -86,7 +86,8 @@ class LoadShed {
     using R = absl::StatusOr<response_t<S, Req>>;
     using Out = detail::OneOf<detail::call_awaitable_t<S, Req>, detail::ReadyValue<R>>;
     if (!permit.inner.has_value()) return Out(detail::ReadyValue<R>(overloaded_error()));
-    return Out(inner_.call(*std::move(permit.inner), std::move(req)));
+    return Out(std::in_place_index<0>,
+               [&] { return inner_.call(*std::move(permit.inner), std::move(req)); });
   }
 
   const S& inner() const { return inner_; }

@@ -86,7 +86,10 @@ class Retry {
         detail::OneOf<detail::call_awaitable_t<S, Req>, Task<absl::StatusOr<response_t<S, Req>>>>;
     if (budget_) budget_->deposit();
     std::optional<Req> backup = policy_.clone_request(std::as_const(req));
-    if (!backup.has_value()) return Out(inner_.call(std::move(permit), std::move(req)));
+    if (!backup.has_value()) {
+      return Out(std::in_place_index<0>,
+                 [&] { return inner_.call(std::move(permit), std::move(req)); });
+    }
     return Out(run(std::move(permit), std::move(req), std::move(backup)));
   }
 

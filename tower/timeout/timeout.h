@@ -59,7 +59,7 @@ class Timeout {
       return detail::Eager<R>(weft::time::timeout(timeout_, std::move(fut)));
     } else {
       if constexpr (detail::Peekable<Fut>) {
-        if (fut.await_ready()) return detail::eager<R>(fut.await_resume());
+        if (fut.await_ready()) return detail::eager_with<R>([&] { return fut.await_resume(); });
       }
       return detail::Eager<R>(weft::time::timeout(timeout_, own<R>(std::move(fut))));
     }

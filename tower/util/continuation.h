@@ -69,7 +69,7 @@ class Continue {
         }
         auto next = apply(std::move(r));
         if constexpr (IsStatusOr<decltype(next)>) {
-          return eager(Out<Req>(std::move(next)));
+          return eager_with<Out<Req>>([&] { return Out<Req>(std::move(next)); });
         } else {
           return Eager<Out<Req>>(finish<Out<Req>>(std::move(next)));
         }

@@ -62,8 +62,10 @@ class ConcurrencyLimit {
     if (!slot.ok()) return detail::Eager<Result>(acquire_then_ready());
     if constexpr (detail::Peekable<Fut>) {
       Fut inner = inner_.ready();
-      if (inner.await_ready())
-        return detail::eager(with_slot(*std::move(slot), inner.await_resume()));
+      if (inner.await_ready()) {
+        return detail::eager_with<Result>(
+            [&] { return with_slot(*std::move(slot), inner.await_resume()); });
+      }
       return detail::Eager<Result>(finish_ready(*std::move(slot), std::move(inner)));
     } else {
       return detail::Eager<Result>(finish_ready(*std::move(slot), inner_.ready()));
@@ -94,8 +96,11 @@ class ConcurrencyLimit {
     using Held = detail::Mapped<detail::call_awaitable_t<S, Req>, Holding>;
     using Out = detail::OneOf<Held, Task<absl::StatusOr<response_t<S, Req>>>>;
     if (permit.inner.has_value()) {
-      return Out(Held(inner_.call(*std::move(permit.inner), std::move(req)),
-                      Holding{std::move(permit.slot)}));
+      return Out(std::in_place_index<0>, [&] {
+        return Held(
+            std::in_place, [&] { return inner_.call(*std::move(permit.inner), std::move(req)); },
+            Holding(std::move(permit.slot)));
+      });
     }
     return Out(run<Req>(&inner_, std::move(permit.slot), std::move(req)));
   }
@@ -108,12 +113,9 @@ class ConcurrencyLimit {
   using Result = absl::StatusOr<Permit>;
 
   // Passes the response through; the slot it holds goes back when the awaitable goes away.
-  struct Holding {
+  struct Holding : detail::Pass {
+    explicit Holding(weft::sync::SemaphorePermit s) : slot(std::move(s)) {}
     weft::sync::SemaphorePermit slot;
-    template <class T>
-    T operator()(T v) const {
-      return v;
-    }
   };
 
   static Result with_slot(weft::sync::SemaphorePermit slot, absl::StatusOr<permit_t<S>> inner) {

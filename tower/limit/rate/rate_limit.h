@@ -102,7 +102,9 @@ class RatePermit {
   }
   RatePermit(const RatePermit&) = delete;
   RatePermit& operator=(const RatePermit&) = delete;
-  ~RatePermit() { release(); }
+  ~RatePermit() {
+    if (state_ != nullptr) release();  // inline check: a moved-from permit costs nothing
+  }
 
   time::Instant window_end() const { return window_end_; }
   // Spends the token (a call was made) and gives the inner permit.
@@ -139,8 +141,10 @@ class RateLimit {
     RatePermit<NoPermit> token(state_.get(), window_end, NoPermit{});
     if constexpr (detail::Peekable<Fut>) {
       Fut inner = inner_.ready();
-      if (inner.await_ready())
-        return detail::eager(with_token(std::move(token), inner.await_resume()));
+      if (inner.await_ready()) {
+        return detail::eager_with<R>(
+            [&] { return with_token(std::move(token), inner.await_resume()); });
+      }
       return detail::Eager<R>(finish_ready(std::move(token), std::move(inner)));
     } else {
       return detail::Eager<R>(finish_ready(std::move(token), inner_.ready()));
