@@ -42,7 +42,7 @@ bool ReadinessAwaiter::await_suspend(std::coroutine_handle<> h) {
     return true;
   }
   waker_ = Waker::current(h);
-  std::lock_guard<std::mutex> lock(io_->mu_);
+  std::lock_guard<weft::sync::SpinLock> lock(io_->mu_);
   event_ = io_->peek(interest_);
   if (event_.ready != 0) return false;  // an edge arrived meanwhile
   next_ = io_->waiters_;
@@ -60,7 +60,7 @@ ReadyEvent ReadinessAwaiter::await_resume() {
 
 ReadinessAwaiter::~ReadinessAwaiter() {
   if (!linked_) return;
-  std::lock_guard<std::mutex> lock(io_->mu_);
+  std::lock_guard<weft::sync::SpinLock> lock(io_->mu_);
   if (!linked_) return;
   if (prev_ != nullptr)
     prev_->next_ = next_;
@@ -111,7 +111,7 @@ void ScheduledIo::set_readiness(uint32_t bits) {
   for (;;) {
     bool more = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<weft::sync::SpinLock> lock(mu_);
       for (ReadinessAwaiter* w = waiters_; w != nullptr;) {
         ReadinessAwaiter* next = w->next_;
         if (bits & mask_for(w->interest_)) {

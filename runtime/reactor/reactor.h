@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "weft/runtime/sync/spin_lock.h"
 #include "weft/runtime/task/coop.h"
 #include "weft/runtime/task/waker.h"
 
@@ -102,7 +103,7 @@ class ScheduledIo {
   }
   // low 8 bits: readiness; upper bits: tick of the last driver update. Optimistic start.
   std::atomic<uint64_t> state_{kReadable | kWritable};
-  std::mutex mu_;  // guards the waiter list
+  weft::sync::SpinLock mu_;  // guards the waiter list (held for a few pointer writes)
   ReadinessAwaiter* waiters_ = nullptr;
   int fd_;
   ScheduledIo* release_next_ = nullptr;  // pending-release list link (reactor-owned)
