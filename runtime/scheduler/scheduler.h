@@ -1,7 +1,14 @@
 // The interface every runtime flavour implements, and the per-thread runtime context.
 //
 // A scheduler owns run queues and the list of live tasks. Tasks reach it these ways:
-//   spawn(task)        a new task (carries a run-queue reference): adopt, then schedule
+//   spawn(task)        a new task (carries a run-queue reference). From another thread: listed,
+//                      then scheduled. From one of the scheduler's own threads it is only
+//                      queued, marked `unlisted`: most such tasks finish in their first poll,
+//                      and a task that is queued needs no list entry to be found at shutdown
+//                      (the queues are drained, and unfinished tasks found there cancelled).
+//                      This saves the list's lock twice per short-lived task.
+//   settle(task, l)    an unlisted task's first poll ended: l = it suspended, list it now
+//                      (false: shutting down, the caller cancels it); otherwise it finished
 //   adopt(task)        a new task that is not queued (spawn_polled ran its first poll already);
 //                      listed only
 //   schedule(task, y)  a woken task (carries a run-queue reference); y: it yielded, so it goes
@@ -10,7 +17,9 @@
 //                      it was there: the caller then drops the list's reference)
 #pragma once
 
+#include <atomic>
 #include <coroutine>
+#include <cstdint>
 
 #include "weft/runtime/task/header.h"
 
@@ -24,15 +33,37 @@ class Scheduler {
   virtual ~Scheduler() = default;
   // Return false when the runtime is shutting down: the caller then cancels the task.
   virtual bool adopt(TaskHeader* task) = 0;
-  bool spawn(TaskHeader* task) {
-    if (!adopt(task)) return false;
-    schedule(task, false);
-    return true;
-  }
+  virtual bool spawn(TaskHeader* task) = 0;
+  virtual bool settle(TaskHeader* task, bool list) = 0;
   virtual void schedule(TaskHeader* task, bool yielded) = 0;
   virtual bool release(TaskHeader* task) = 0;
   virtual Driver& driver() = 0;
   virtual BlockingPool& blocking_pool() = 0;
+
+ protected:
+  // spawn() from a thread that is not one of the scheduler's: listed, then scheduled.
+  bool spawn_listed(TaskHeader* task) {
+    // The list's reference. The task is not shared yet: no read-modify-write needed.
+    task->state.store(task->state.load(std::memory_order_relaxed) + TaskHeader::kRefOne,
+                      std::memory_order_relaxed);
+    if (!adopt(task)) {
+      task->state.store(task->state.load(std::memory_order_relaxed) - TaskHeader::kRefOne,
+                        std::memory_order_relaxed);
+      return false;
+    }
+    schedule(task, false);
+    return true;
+  }
+};
+
+// Live tasks not in the list (spawned on a worker, not yet through their first poll), for
+// metrics: spawned counts up on the spawning thread, settled on the one that ran the first poll
+// (each counter has one writer; a thread outside the workers uses `others`).
+struct UnlistedCount {
+  std::atomic<uint64_t> spawned{0}, settled{0};
+  static void bump(std::atomic<uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 };
 
 // What the current thread is doing for the runtime.
@@ -63,5 +94,9 @@ void cancel_task(TaskHeader* task);
 // Cancels `task` now, on this thread: waits for a poll running elsewhere to end, then destroys
 // the frame. When it returns the task's destructors have run. (TaskScope's guarantee.)
 void cancel_now(TaskHeader* task);
+// Shutdown step for a task taken from a run queue (the caller hands over the queue's
+// reference): a task that never ran and was never listed is cancelled (its destructors run and
+// its JoinHandle sees CANCELLED); any other entry just drops its reference.
+void shutdown_queued_task(TaskHeader* task);
 
 }  // namespace weft::detail

@@ -32,6 +32,15 @@ namespace {
 // A poll ended with the task suspended: re-queue it (with the poll's reference) if it was woken
 // meanwhile or yielded, else drop that reference (in the same state change).
 void end_poll_suspended(TaskHeader* task) {
+  if (task->unlisted) {
+    // Its first poll: it lives on, so it joins the live list now (see scheduler.h).
+    task->unlisted = false;
+    if (!task->scheduler->settle(task, true)) {
+      cancel_task(task);  // shutting down; we hold it RUNNING with the queue's reference
+      return;
+    }
+    task->ref();  // the list's
+  }
   bool yielded = task->yielded;
   task->yielded = false;
   switch (task->transition_to_idle(yielded)) {
@@ -47,9 +56,14 @@ void end_poll_suspended(TaskHeader* task) {
 }
 
 void finish(TaskHeader* task) {
-  bool owned = task->scheduler->release(task);
-  task->complete();
-  task->unref(owned ? 2 : 1);  // the run queue's reference, and the live list's
+  bool owned = false;
+  if (task->unlisted) {
+    task->unlisted = false;
+    task->scheduler->settle(task, false);  // finished (or cancelled) before it was listed
+  } else {
+    owned = task->scheduler->release(task);
+  }
+  task->complete_and_unref(owned ? 2 : 1);  // the run queue's reference, and the live list's
 }
 }  // namespace
 
@@ -100,11 +114,10 @@ TaskHeader* spawn_raw(Scheduler* s, std::coroutine_handle<> frame, const TaskVta
   task->scheduler = s;
   task->vtable = vtable;
   task->leaf = frame;
-  // References: the run queue, the live list (OwnedTasks) and the JoinHandle.
-  task->state.store(TaskHeader::kNotified + 3 * TaskHeader::kRefOne, std::memory_order_relaxed);
+  // References: the run queue and the JoinHandle (spawn adds the live list's if it lists it).
+  task->state.store(TaskHeader::kNotified + 2 * TaskHeader::kRefOne, std::memory_order_relaxed);
   if (!s->spawn(task)) {
     // The runtime is shutting down: the task never runs, and was never listed.
-    task->unref();
     task->claim_for_cancel();
     cancel_task(task);
   }
@@ -143,8 +156,7 @@ TaskHeader* spawn_polled_raw(Scheduler* s, std::coroutine_handle<> frame,
     cx.current = task;
     frame.destroy();
     cx.current = prev;
-    task->complete();
-    task->unref();  // the poll's reference; the JoinHandle's remains
+    task->complete_and_unref(1);  // the poll's reference; the JoinHandle's remains
     return task;
   }
   task->ref();  // the live list's
@@ -241,6 +253,14 @@ void shutdown_task(TaskHeader* t) {
 }  // namespace weft::detail
 
 namespace weft::detail {
+void shutdown_queued_task(TaskHeader* t) {
+  if (t->unlisted && t->claim_for_cancel()) {
+    cancel_task(t);  // drops the queue's reference
+  } else {
+    t->unref();
+  }
+}
+
 void cancel_now(TaskHeader* t) {
   if (!t->claim_for_cancel()) return;
   t->ref();  // stands in for the run-queue reference that cancel_task drops

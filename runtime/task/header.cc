@@ -5,6 +5,7 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <utility>
 
 #include "weft/runtime/scheduler/scheduler.h"
 #include "weft/runtime/task/waker.h"
@@ -148,12 +149,26 @@ void TaskHeader::lock_join() {
   while (join_lock.exchange(1, std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
-void TaskHeader::complete() {
+void TaskHeader::complete_and_unref(uint32_t refs) {
   // RUNNING is set and COMPLETE is not (kComplete == 2 * kRunning): adding kRunning turns the
   // one into the other in a single read-modify-write.
   static_assert(kComplete == 2 * kRunning);
-  [[maybe_unused]] uint64_t prev = state.fetch_add(kRunning, std::memory_order_seq_cst);
+  uint64_t prev = state.fetch_add(kRunning, std::memory_order_seq_cst);
   assert((prev & kRunning) && !(prev & kComplete));  // every caller holds the task RUNNING
+  if ((prev & ~kFlagsMask) == refs * kRefOne) {
+    // Only the caller's references are left: no JoinHandle, no waker, so nobody else can see
+    // the task any more (making a reference needs one) and its join slot is ours to read.
+    if (TaskHeader* waiter = std::exchange(join_waiter, nullptr)) {
+      Waker::adopt(waiter, join_waiter_gen).wake();
+    }
+    release_last();
+    return;
+  }
+  wake_join_waiter();
+  unref(refs);
+}
+
+void TaskHeader::wake_join_waiter() {
   // Nobody ever awaited it (a detached task, the common case): no lock. set_join_waiter arms
   // the flag before it looks at COMPLETE, both seq_cst, so either it saw COMPLETE (and did not
   // register) or we see the flag and take the lock, behind which its registration is done.
@@ -168,7 +183,7 @@ void TaskHeader::complete() {
 
 bool TaskHeader::set_join_waiter(TaskHeader* waiter, uint32_t gen) {
   lock_join();
-  join_armed.store(true, std::memory_order_seq_cst);  // see complete()
+  join_armed.store(true, std::memory_order_seq_cst);  // see wake_join_waiter()
   if (state.load(std::memory_order_seq_cst) & kComplete) {
     unlock_join();
     return false;

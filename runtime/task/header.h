@@ -69,10 +69,11 @@ struct alignas(16) TaskHeader {
   TaskHeader* join_waiter = nullptr;    // task awaiting the JoinHandle (holds a reference)
   uint32_t join_waiter_gen = 0;         // ... and the generation its Waker was made in
   std::atomic<uint8_t> join_lock{0};    // guards join_waiter (tiny spin lock; never contended long)
-  std::atomic<bool> join_armed{false};  // a join waiter was ever set (complete() skips the lock)
+  std::atomic<bool> join_armed{false};  // a join waiter was ever set (completion skips the lock)
   bool frame_destroyed = false;         // set by whoever destroyed the frame (complete/cancel)
   bool output_stored = false;           // the output slot holds the result (not cancelled)
   bool yielded = false;                 // the last poll ended in yield_now / budget exhaustion
+  bool unlisted = false;                // spawned on a worker, not listed yet (scheduler.h)
   uint32_t alloc_size = 0;              // size of the whole allocation (header + frame)
   uint32_t owned_shard = 0;
 
@@ -121,8 +122,11 @@ struct alignas(16) TaskHeader {
   // was the last one on kDealloc (the caller calls release_last()).
   // requeue: the task yielded and wants to run again (NOTIFIED is set in the same step).
   Idle transition_to_idle(bool requeue = false);
-  // The task finished (or was cancelled): marks it complete and wakes the JoinHandle's waiter.
-  void complete();
+  // The task finished (or was cancelled): marks it complete and wakes the JoinHandle's waiter,
+  // then drops the caller's `refs` references (freeing the task if they were the last). When
+  // they are the only ones left (a detached task no waker refers to: nobody else can reach it),
+  // the one state change that completes it also tells, and it is freed with no second atomic.
+  void complete_and_unref(uint32_t refs);
 
   bool is_complete() const { return state.load(std::memory_order_acquire) & kComplete; }
   bool is_cancelled() const { return state.load(std::memory_order_acquire) & kCancelled; }
@@ -133,6 +137,7 @@ struct alignas(16) TaskHeader {
   void clear_join_waiter(TaskHeader* waiter);
 
  private:
+  void wake_join_waiter();
   void lock_join();
   void unlock_join() { join_lock.store(0, std::memory_order_release); }
 };

@@ -195,6 +195,41 @@ BOOST_AUTO_TEST_CASE(shutdown_with_pending_tasks_runs_their_destructors) {
   BOOST_TEST(dropped2->load());
 }
 
+namespace {
+using weft::testing::DropCounter;
+Task<void> finish_holding(DropCounter c) { co_return; }
+// Spawns n tasks and returns at once: on a current-thread runtime none of them has run when
+// block_on returns (the runtime stops as soon as the root task is done).
+Task<std::vector<JoinHandle<void>>> spawn_and_return(std::shared_ptr<std::atomic<int>> drops,
+                                                     int n) {
+  std::vector<JoinHandle<void>> hs;
+  for (int i = 0; i < n; ++i) hs.push_back(weft::spawn(finish_holding(DropCounter(drops))));
+  co_return hs;
+}
+}  // namespace
+
+// Tasks spawned on a worker join the live list only after a first poll that leaves them
+// suspended (scheduler.h); until then the run queues are the only place they are in. Dropping
+// the runtime must still cancel them: destructors run, JoinHandles see them finished.
+BOOST_AUTO_TEST_CASE(tasks_never_polled_before_shutdown_are_cancelled) {
+  for (weft::testing::Flavor flavor : weft::testing::kAllFlavors) {
+    BOOST_TEST_CONTEXT("flavour " << static_cast<int>(flavor)) {
+      auto drops = std::make_shared<std::atomic<int>>(0);
+      std::vector<JoinHandle<void>> hs;
+      {
+        Runtime rt = weft::testing::make_runtime(flavor);
+        hs = rt.block_on(spawn_and_return(drops, 100));
+        if (flavor == weft::testing::Flavor::kCurrentThread) {
+          BOOST_TEST(drops->load() == 0);                  // none has run
+          BOOST_TEST(rt.metrics().tasks_alive == 100u);  // ... and each is counted alive
+        }
+      }
+      BOOST_TEST(drops->load() == 100);  // run or cancelled, every frame is gone
+      for (const JoinHandle<void>& h : hs) BOOST_TEST(h.is_finished());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(spawn_after_shutdown_gives_a_cancelled_task) {
   Runtime rt = make(0);
   rt.shutdown_timeout(1s);

@@ -17,6 +17,20 @@ constexpr uint32_t kEventInterval = 61;
 
 CurrentThreadScheduler::~CurrentThreadScheduler() { shutdown(); }
 
+bool CurrentThreadScheduler::spawn(TaskHeader* task) {
+  if (!on_owner_thread()) return spawn_listed(task);
+  task->unlisted = true;  // see scheduler.h
+  UnlistedCount::bump(unlisted_.spawned);
+  schedule(task, false);
+  return true;
+}
+
+bool CurrentThreadScheduler::settle(TaskHeader* task, bool list) {
+  // Polls and cancellations happen on the owner thread (shutdown() runs as the owner too).
+  UnlistedCount::bump(unlisted_.settled);
+  return !list || owned_.insert(task);
+}
+
 void CurrentThreadScheduler::schedule(TaskHeader* task, bool) {
   if (on_owner_thread()) {
     task->queue_next = nullptr;
@@ -90,7 +104,7 @@ void CurrentThreadScheduler::shutdown() {
   tls_context.scheduler = this;
   tls_context.worker = this;  // wakes during cancellation go to the local list, dropped below
   while (TaskHeader* t = owned_.close_and_pop()) shutdown_task(t);
-  while (TaskHeader* t = next_task()) t->unref();
+  while (TaskHeader* t = next_task()) shutdown_queued_task(t);
   while (remote_in_flight_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   tls_context = saved;
 }

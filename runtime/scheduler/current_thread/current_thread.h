@@ -27,6 +27,8 @@ class CurrentThreadScheduler final : public Scheduler {
   ~CurrentThreadScheduler() override;
 
   bool adopt(TaskHeader* task) override { return owned_.insert(task); }
+  bool spawn(TaskHeader* task) override;
+  bool settle(TaskHeader* task, bool list) override;
   void schedule(TaskHeader* task, bool yielded) override;
   bool release(TaskHeader* task) override { return owned_.remove(task); }
   Driver& driver() override { return driver_; }
@@ -41,7 +43,12 @@ class CurrentThreadScheduler final : public Scheduler {
   void shutdown();
 
   void metrics(WorkerMetrics& m) const;
-  std::size_t alive() const { return owned_.alive(); }
+  // Listed tasks plus those spawned and not yet through their first poll (scheduler.h).
+  std::size_t alive() const {
+    uint64_t spawned = unlisted_.spawned.load(std::memory_order_relaxed);
+    uint64_t settled = unlisted_.settled.load(std::memory_order_relaxed);
+    return owned_.alive() + (spawned > settled ? spawned - settled : 0);
+  }
   std::size_t inject_depth() const { return inject_.len(); }
 
  private:
@@ -52,6 +59,7 @@ class CurrentThreadScheduler final : public Scheduler {
   Driver driver_;
   BlockingPool* pool_;
   OwnedTasks owned_;
+  UnlistedCount unlisted_;  // written only by the thread running the scheduler
   InjectQueue<TaskHeader> inject_;
   // Local FIFO: touched only by the thread running the scheduler.
   TaskHeader* head_ = nullptr;

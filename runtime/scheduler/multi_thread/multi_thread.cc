@@ -33,6 +33,7 @@ struct MultiThreadScheduler::Worker {
   std::mutex mu;
   std::condition_variable cv;
   WorkerCounters counters;
+  UnlistedCount unlisted;
   std::thread thread;
 
   uint32_t next_rand() {  // xorshift: cheap victim selection for stealing
@@ -94,6 +95,25 @@ struct SpillToInject {
 void MultiThreadScheduler::push_local(Worker& w, TaskHeader* task) {
   SpillToInject spill{inject_};
   if (!w.queue.push_back_or_overflow(task, spill)) WorkerCounters::bump(w.counters.overflows);
+}
+
+bool MultiThreadScheduler::spawn(TaskHeader* task) {
+  Context& cx = tls_context;
+  if (cx.scheduler != this || cx.worker == nullptr) return spawn_listed(task);
+  task->unlisted = true;  // see scheduler.h
+  UnlistedCount::bump(static_cast<Worker*>(cx.worker)->unlisted.spawned);
+  schedule(task, false);
+  return true;
+}
+
+bool MultiThreadScheduler::settle(TaskHeader* task, bool list) {
+  Context& cx = tls_context;
+  if (cx.scheduler == this && cx.worker != nullptr) {
+    UnlistedCount::bump(static_cast<Worker*>(cx.worker)->unlisted.settled);
+  } else {
+    unlisted_others_.settled.fetch_add(1, std::memory_order_relaxed);
+  }
+  return !list || owned_.insert(task);
 }
 
 void MultiThreadScheduler::schedule(TaskHeader* task, bool yielded) {
@@ -389,17 +409,24 @@ void MultiThreadScheduler::shutdown() {
   tls_context.worker = nullptr;
   while (TaskHeader* t = owned_.close_and_pop()) shutdown_task(t);
   for (auto& w : workers_) {
-    if (TaskHeader* t = w->lifo.exchange(nullptr)) t->unref();
-    while (TaskHeader* t = w->queue.pop()) t->unref();
+    if (TaskHeader* t = w->lifo.exchange(nullptr)) shutdown_queued_task(t);
+    while (TaskHeader* t = w->queue.pop()) shutdown_queued_task(t);
   }
-  while (TaskHeader* t = inject_.pop()) t->unref();
+  while (TaskHeader* t = inject_.pop()) shutdown_queued_task(t);
   while (remote_in_flight_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   tls_context = saved;
 }
 
 void MultiThreadScheduler::metrics(RuntimeMetrics& m) const {
   m.workers = workers_.size();
-  m.tasks_alive = owned_.alive();
+  // Listed tasks plus those spawned and not yet through their first poll (scheduler.h).
+  uint64_t spawned = unlisted_others_.spawned.load(std::memory_order_relaxed);
+  uint64_t settled = unlisted_others_.settled.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) {
+    spawned += w->unlisted.spawned.load(std::memory_order_relaxed);
+    settled += w->unlisted.settled.load(std::memory_order_relaxed);
+  }
+  m.tasks_alive = owned_.alive() + (spawned > settled ? spawned - settled : 0);
   m.inject_queue_depth = inject_.len();
   m.per_worker.resize(workers_.size());
   for (std::size_t i = 0; i < workers_.size(); ++i) {

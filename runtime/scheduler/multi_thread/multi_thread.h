@@ -63,6 +63,8 @@ class MultiThreadScheduler final : public Scheduler {
   void shutdown();
 
   bool adopt(TaskHeader* task) override { return owned_.insert(task); }
+  bool spawn(TaskHeader* task) override;
+  bool settle(TaskHeader* task, bool list) override;
   void schedule(TaskHeader* task, bool yielded) override;
   bool release(TaskHeader* task) override { return owned_.remove(task); }
   Driver& driver() override { return driver_; }
@@ -90,6 +92,7 @@ class MultiThreadScheduler final : public Scheduler {
   BlockingPool* pool_;
   Driver driver_;
   OwnedTasks owned_;
+  UnlistedCount unlisted_others_;  // spawned/settled outside the workers (shutdown)
   InjectQueue<TaskHeader> inject_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
