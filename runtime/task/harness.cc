@@ -32,18 +32,21 @@ namespace {
 // A poll ended with the task suspended: re-queue it (with the poll's reference) if it was woken
 // meanwhile or yielded, else drop that reference (in the same state change).
 void end_poll_suspended(TaskHeader* task) {
+  uint32_t list_ref = 0;
   if (task->unlisted) {
-    // Its first poll: it lives on, so it joins the live list now (see scheduler.h).
+    // Its first poll: it lives on, so it joins the live list now (see scheduler.h). The list's
+    // reference is taken by the idle transition below: until then this poll holds the task
+    // RUNNING, so nothing can take it off the list.
     task->unlisted = false;
     if (!task->scheduler->settle(task, true)) {
       cancel_task(task);  // shutting down; we hold it RUNNING with the queue's reference
       return;
     }
-    task->ref();  // the list's
+    list_ref = 1;
   }
   bool yielded = task->yielded;
   task->yielded = false;
-  switch (task->transition_to_idle(yielded)) {
+  switch (task->transition_to_idle(yielded, list_ref)) {
     case TaskHeader::Idle::kNotified:
       task->scheduler->schedule(task, yielded);
       break;

@@ -131,10 +131,10 @@ bool TaskHeader::claim_for_cancel() {
   }
 }
 
-TaskHeader::Idle TaskHeader::transition_to_idle(bool requeue) {
+TaskHeader::Idle TaskHeader::transition_to_idle(bool requeue, uint32_t add_refs) {
   uint64_t cur = state.load(std::memory_order_acquire);
   for (;;) {
-    uint64_t next = cur & ~kRunning;
+    uint64_t next = (cur & ~kRunning) + add_refs * kRefOne;
     if (requeue) next |= kNotified;  // yielded: queued again with the same reference
     if (!(next & kNotified)) next -= kRefOne;  // the run queue's reference goes
     if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,

@@ -121,7 +121,9 @@ struct alignas(16) TaskHeader {
   // the same reference. Otherwise the run queue's reference is dropped in the same step; it
   // was the last one on kDealloc (the caller calls release_last()).
   // requeue: the task yielded and wants to run again (NOTIFIED is set in the same step).
-  Idle transition_to_idle(bool requeue = false);
+  // add_refs: references taken in the same step (the live list's, for a task listed after its
+  // first poll).
+  Idle transition_to_idle(bool requeue = false, uint32_t add_refs = 0);
   // The task finished (or was cancelled): marks it complete and wakes the JoinHandle's waiter,
   // then drops the caller's `refs` references (freeing the task if they were the last). When
   // they are the only ones left (a detached task no waker refers to: nobody else can reach it),
