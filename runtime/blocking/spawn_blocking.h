@@ -137,7 +137,10 @@ class BlockingAwaiter {
       // after the job's writes for any observer (TSan included).
       std::lock_guard<std::mutex> lk(state_->mu);
     }
-    if (state_->error) std::rethrow_exception(state_->error);
+    // Taken out of the state: the pool thread may drop the state last, and it must not hold
+    // the exception then (its reference count lives in libstdc++, which ThreadSanitizer does
+    // not see, so releasing it there looks like a race with this thread's reads).
+    if (state_->error) std::rethrow_exception(std::exchange(state_->error, nullptr));
     if constexpr (!std::is_void_v<R>) return std::move(*state_->value);
   }
 
