@@ -1,7 +1,9 @@
 #include "weft/runtime/runtime.h"
 
 #include <pthread.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -11,6 +13,20 @@
 #include "weft/runtime/blocking/blocking_pool.h"
 #include "weft/runtime/scheduler/current_thread/current_thread.h"
 #include "weft/runtime/scheduler/multi_thread/multi_thread.h"
+
+namespace {
+// The CPUs this process may run on (its affinity mask, as taskset or a container's cpuset sets
+// it), as Tokio's default (num_cpus) counts them; the machine's count if that is unknown.
+std::size_t available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<std::size_t>(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+}  // namespace
 
 namespace weft {
 namespace detail {
@@ -32,7 +48,7 @@ class RuntimeCore {
 
   absl::Status start() {
     std::size_t n = opts_.workers;
-    if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+    if (n == 0) n = available_cpus();
     switch (opts_.flavor) {
       case Runtime::Builder::Flavor::kMultiThread: {
         MultiThreadScheduler::Options mo{n, opts_.thread_name, opts_.on_thread_start,

@@ -108,7 +108,8 @@ class Runtime::Builder {
   static Builder new_current_thread();
   static Builder new_thread_per_core();
 
-  // Worker threads (multi-thread) or threads (thread-per-core); default: number of CPUs.
+  // Worker threads (multi-thread) or threads (thread-per-core); default: the CPUs this process
+  // may run on (its affinity mask: taskset, a container's cpuset), as Tokio counts them.
   Builder& worker_threads(std::size_t n);
   Builder& thread_name(std::string name);
   Builder& on_thread_start(std::function<void()> f);

@@ -1,5 +1,7 @@
 // Tasks, JoinHandles, abort, exceptions, yield and frame recycling, on every runtime flavour.
 #define BOOST_TEST_MODULE task_test
+#include <sched.h>
+
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -248,6 +250,35 @@ Task<bool> stays_on_thread() {
     if (!other.ok() || *other != me) co_return false;
   }
   co_return true;
+}
+
+// The default worker count is the CPUs the process may run on, not the machine's (a server
+// started under taskset or in a cpuset container must not oversubscribe its CPUs).
+BOOST_AUTO_TEST_CASE(default_worker_count_follows_the_cpu_affinity_mask) {
+  cpu_set_t saved;
+  BOOST_REQUIRE(sched_getaffinity(0, sizeof saved, &saved) == 0);
+  int first = -1;
+  for (int c = 0; c < CPU_SETSIZE && first < 0; ++c) {
+    if (CPU_ISSET(c, &saved)) first = c;
+  }
+  BOOST_REQUIRE(first >= 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  BOOST_REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  std::size_t multi = 0, per_core = 0;
+  {
+    absl::StatusOr<Runtime> rt = Runtime::Builder::new_multi_thread().build();
+    if (rt.ok()) multi = rt->num_workers();
+    absl::StatusOr<Runtime> tpc = Runtime::Builder::new_thread_per_core().build();
+    if (tpc.ok()) per_core = tpc->num_workers();
+  }
+  BOOST_REQUIRE(sched_setaffinity(0, sizeof saved, &saved) == 0);
+  BOOST_TEST(multi == 1u);
+  BOOST_TEST(per_core == 1u);
+  absl::StatusOr<Runtime> all = Runtime::Builder::new_multi_thread().build();
+  BOOST_REQUIRE(all.ok());
+  BOOST_TEST(all->num_workers() == static_cast<std::size_t>(CPU_COUNT(&saved)));
 }
 
 BOOST_AUTO_TEST_CASE(thread_per_core_spawn_stays_on_the_calling_thread) {
