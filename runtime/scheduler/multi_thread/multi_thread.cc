@@ -229,6 +229,12 @@ void MultiThreadScheduler::transition_from_searching(Worker& w) {
 }
 
 void MultiThreadScheduler::notify_parked() {
+  // The only worker, calling from its own thread, has nobody to wake: it runs what it queued
+  // before it parks (park() rechecks). Common under a 1-CPU cpuset (a small container): this
+  // saves a fence and idle_mu_ per wake while it dispatches I/O events.
+  if (workers_.size() == 1 && tls_context.scheduler == this && tls_context.worker != nullptr) {
+    return;
+  }
   // Fast path: a searcher will find the work, or everybody is awake already.
   // The caller just published work with a plain store; a load here could be ordered before
   // that store (x86 store buffer) while the last searcher decrements the count and finds no
