@@ -50,6 +50,8 @@ def count_cases(testlogs, label, status):
             # Boost.Test copies assertion text (which may hold raw control bytes, e.g. a test
             # of NUL in a header) into the XML unescaped: blank them so the file parses.
             data = re.sub(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", b"?", data)
+            # ... and bytes that are not UTF-8 (obs-text in a header, say) would stop the parse.
+            data = data.decode("utf-8", errors="replace").encode("utf-8")
             cases = list(ET.fromstring(data).iter("testcase"))
         except ET.ParseError:
             cases = []

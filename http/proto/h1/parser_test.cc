@@ -216,12 +216,13 @@ BOOST_AUTO_TEST_CASE(invalid_characters_are_400) {
 BOOST_AUTO_TEST_CASE(header_value_bytes_follow_the_header_value_rules) {
   for (int b = 0; b < 256; ++b) {
     if (b == '\r' || b == '\n') continue;
-    const char c = static_cast<char>(b);
-    for (const std::string& value :
-         {std::string(1, c) + "ab", "a" + std::string(1, c) + "b", "ab" + std::string(1, c)}) {
+    for (std::size_t at : {0, 1, 2}) {
+      std::string value = "ab";
+      value.insert(at, 1, static_cast<char>(b));
       const bool valid = weft::http::HeaderValue::parse(value).ok();
       Parsed r = parse_requests("GET / HTTP/1.1\r\nHost: a\r\nX-A: " + value + "\r\n\r\n", 0);
-      BOOST_TEST_CONTEXT("byte " << b << " in \"" << value << "\"") {
+      // The context names the byte by number: raw bytes would end up in the XML report.
+      BOOST_TEST_CONTEXT("byte " << b << " at offset " << at) {
         BOOST_TEST(r.error == !valid);
         if (valid && !r.error) {
           BOOST_REQUIRE(r.heads.size() == 1u);
