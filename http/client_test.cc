@@ -223,6 +223,10 @@ Task<absl::Status> stop_server(TestServer* ts) {
 struct ProxyState {
   std::atomic<int> accepted{0};
   std::atomic<int> closed{0};
+  // Bytes forwarded each way, over all connections: lets a test wait until a request reached
+  // the server, or until its answer started coming back.
+  std::atomic<std::size_t> to_server{0};
+  std::atomic<std::size_t> to_client{0};
   std::mutex mu;
   std::vector<int> client_fds;  // live client-side sockets
 
@@ -233,7 +237,8 @@ struct ProxyState {
   }
 };
 
-Task<void> pump(std::shared_ptr<net::TcpStream> from, std::shared_ptr<net::TcpStream> to) {
+Task<void> pump(std::shared_ptr<net::TcpStream> from, std::shared_ptr<net::TcpStream> to,
+                std::shared_ptr<ProxyState> st, std::atomic<std::size_t> ProxyState::*forwarded) {
   std::vector<char> buf(16 * 1024);
   bool open = true;
   while (open) {
@@ -248,6 +253,7 @@ Task<void> pump(std::shared_ptr<net::TcpStream> from, std::shared_ptr<net::TcpSt
         break;
       }
       off += *w;
+      (st.get()->*forwarded).fetch_add(*w);
     }
   }
   // Either side ending ends the connection (HTTP/1 clients never half-close).
@@ -270,8 +276,8 @@ Task<void> proxy_conn(net::TcpStream client, net::SocketAddr upstream,
     std::lock_guard<std::mutex> lock(st->mu);
     st->client_fds.push_back(fd);
   }
-  JoinHandle<void> ab = weft::spawn(pump(a, b));
-  JoinHandle<void> ba = weft::spawn(pump(b, a));
+  JoinHandle<void> ab = weft::spawn(pump(a, b, st, &ProxyState::to_server));
+  JoinHandle<void> ba = weft::spawn(pump(b, a, st, &ProxyState::to_client));
   (void)co_await ab;
   (void)co_await ba;
   {
@@ -903,8 +909,7 @@ Task<absl::Status> cancelled_request_closes_connection(Proxy* proxy) {
   // Cancelled while waiting for the head.
   JoinHandle<absl::StatusOr<Fetched>> h =
       weft::spawn(fetch_get(client, proxy->url("/delay?ms=2000")));
-  CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 1; });
-  co_await weft::time::sleep(50ms);
+  CO_EVENTUALLY([&] { return proxy->state->to_server.load() > 0; });  // the server has it
   h.abort();
   absl::StatusOr<absl::StatusOr<Fetched>> r = co_await h;
   WEFT_CO_CHECK(absl::IsCancelled(r.status()));
@@ -912,13 +917,14 @@ Task<absl::Status> cancelled_request_closes_connection(Proxy* proxy) {
   CO_EVENTUALLY([&] { return proxy->state->closed.load() == 1; });
   // Cancelled while streaming a request body (the writer task goes too).
   std::pair<http::BodySender, http::Body> ch = http::Body::channel(2);
+  const std::size_t answered_before = proxy->state->to_client.load();
   JoinHandle<absl::StatusOr<Fetched>> h2 = weft::spawn(
       fetch(client, make_req(http::Method::POST, proxy->url("/echo"), std::move(ch.second))));
   Task<absl::Status> send_first = ch.first.send_data(weft::io::Bytes::from(std::string(1000, 'x')));
   absl::Status sent = co_await std::move(send_first);
   WEFT_CO_OK(sent);
-  CO_EVENTUALLY([&] { return proxy->state->accepted.load() == 2; });
-  co_await weft::time::sleep(50ms);  // the echo is under way
+  // The echo is under way: its answer has started coming back.
+  CO_EVENTUALLY([&] { return proxy->state->to_client.load() > answered_before; });
   h2.abort();
   (void)co_await h2;
   CO_EVENTUALLY([&] { return proxy->state->closed.load() == 2; });

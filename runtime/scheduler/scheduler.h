@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 
 #include "weft/runtime/task/header.h"
@@ -27,6 +28,21 @@ namespace weft::detail {
 
 class Driver;
 class BlockingPool;
+
+// Live tasks not in the list (spawned on a worker, not yet through their first poll), for
+// metrics: `spawned` counts up on the spawning thread, `settled` on the one that ran the first
+// poll. One writer per counter (the thread that owns it), so no read-modify-write.
+struct UnlistedCount {
+  std::atomic<uint64_t> spawned{0}, settled{0};
+  static void bump(std::atomic<uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  // Unlisted tasks alive, from sums of the counters (a snapshot may see a settle before the
+  // spawn it settles).
+  static std::size_t alive(uint64_t spawned, uint64_t settled) {
+    return spawned > settled ? static_cast<std::size_t>(spawned - settled) : 0;
+  }
+};
 
 class Scheduler {
  public:
@@ -54,15 +70,13 @@ class Scheduler {
     schedule(task, false);
     return true;
   }
-};
-
-// Live tasks not in the list (spawned on a worker, not yet through their first poll), for
-// metrics: spawned counts up on the spawning thread, settled on the one that ran the first poll
-// (each counter has one writer; a thread outside the workers uses `others`).
-struct UnlistedCount {
-  std::atomic<uint64_t> spawned{0}, settled{0};
-  static void bump(std::atomic<uint64_t>& c) {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // spawn() on one of the scheduler's own threads, whose counters are `on_this_thread`:
+  // queued only, listed after its first poll if that leaves it suspended (settle()).
+  bool spawn_unlisted(TaskHeader* task, UnlistedCount& on_this_thread) {
+    task->unlisted = true;
+    UnlistedCount::bump(on_this_thread.spawned);
+    schedule(task, false);
+    return true;
   }
 };
 

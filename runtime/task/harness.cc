@@ -46,15 +46,8 @@ void end_poll_suspended(TaskHeader* task) {
   }
   bool yielded = task->yielded;
   task->yielded = false;
-  switch (task->transition_to_idle(yielded, list_ref)) {
-    case TaskHeader::Idle::kNotified:
-      task->scheduler->schedule(task, yielded);
-      break;
-    case TaskHeader::Idle::kDealloc:
-      task->release_last();  // every waker was dropped during the poll
-      break;
-    case TaskHeader::Idle::kIdle:
-      break;
+  if (task->transition_to_idle(yielded, list_ref) == TaskHeader::Idle::kNotified) {
+    task->scheduler->schedule(task, yielded);  // with the poll's reference
   }
 }
 
@@ -223,7 +216,7 @@ void Waker::assign_current(std::coroutine_handle<> resume_at) {
 void Waker::wake() && {
   if (task_ == nullptr) return;
   detail::TaskHeader* task = std::exchange(task_, nullptr);
-  if (task->transition_to_notified_by_val(gen_) == detail::TaskHeader::Wake::kSubmit) {
+  if (task->transition_to_notified(gen_, /*by_val=*/true) == detail::TaskHeader::Wake::kSubmit) {
     task->scheduler->schedule(task, false);  // with this waker's reference
   }
 }

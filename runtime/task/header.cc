@@ -5,7 +5,6 @@
 #include <mutex>
 #include <new>
 #include <thread>
-#include <utility>
 
 #include "weft/runtime/scheduler/scheduler.h"
 #include "weft/runtime/task/waker.h"
@@ -35,42 +34,24 @@ void TaskHeader::release_last() {
   release_memory(this);
 }
 
-TaskHeader::Wake TaskHeader::transition_to_notified(uint32_t gen) {
+TaskHeader::Wake TaskHeader::transition_to_notified(uint32_t gen, bool by_val) {
   uint64_t cur = state.load(std::memory_order_acquire);
   for (;;) {
-    uint64_t next;
-    Wake action;
-    if (cur & (kComplete | kNotified)) return Wake::kNothing;
-    if (generation_of(cur) != gen) return Wake::kNothing;  // a waker from an earlier poll
-    if (cur & kRunning) {
-      next = cur | kNotified;  // the running worker re-queues it after the poll
-      action = Wake::kNothing;
-    } else {
-      next = (cur | kNotified) + kRefOne;  // the run queue's reference
-      action = Wake::kSubmit;
-    }
-    if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
-                                    std::memory_order_acquire)) {
-      return action;
-    }
-  }
-}
-
-TaskHeader::Wake TaskHeader::transition_to_notified_by_val(uint32_t gen) {
-  uint64_t cur = state.load(std::memory_order_acquire);
-  for (;;) {
+    // Finished, already queued, or a waker from an earlier poll: nothing to do.
     if ((cur & (kComplete | kNotified)) || generation_of(cur) != gen) {
-      unref();  // nothing to do but drop the waker's reference
+      if (by_val) unref();  // the waker's reference goes
       return Wake::kNothing;
     }
-    uint64_t next;
+    uint64_t next = cur | kNotified;
     Wake action;
     if (cur & kRunning) {
-      // The poll holds a reference too, so this one is never the last.
-      next = (cur | kNotified) - kRefOne;
+      // The running worker re-queues it after the poll. A by-value waker's reference is
+      // dropped: the poll holds one too, so it is never the last.
+      if (by_val) next -= kRefOne;
       action = Wake::kNothing;
     } else {
-      next = cur | kNotified;  // the waker's reference becomes the run queue's
+      // The run queue's reference: a new one, or the by-value waker's.
+      if (!by_val) next += kRefOne;
       action = Wake::kSubmit;
     }
     if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
@@ -135,12 +116,14 @@ TaskHeader::Idle TaskHeader::transition_to_idle(bool requeue, uint32_t add_refs)
   uint64_t cur = state.load(std::memory_order_acquire);
   for (;;) {
     uint64_t next = (cur & ~kRunning) + add_refs * kRefOne;
-    if (requeue) next |= kNotified;  // yielded: queued again with the same reference
+    if (requeue) next |= kNotified;            // yielded: queued again with the same reference
     if (!(next & kNotified)) next -= kRefOne;  // the run queue's reference goes
+    // Never the last one: a task that ends a poll suspended is in the live list, whose
+    // reference lasts until it finishes.
+    assert((next & ~kFlagsMask) != 0);
     if (state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
                                     std::memory_order_acquire)) {
-      if (next & kNotified) return Idle::kNotified;
-      return (next & ~kFlagsMask) == 0 ? Idle::kDealloc : Idle::kIdle;
+      return (next & kNotified) ? Idle::kNotified : Idle::kIdle;
     }
   }
 }
@@ -157,10 +140,9 @@ void TaskHeader::complete_and_unref(uint32_t refs) {
   assert((prev & kRunning) && !(prev & kComplete));  // every caller holds the task RUNNING
   if ((prev & ~kFlagsMask) == refs * kRefOne) {
     // Only the caller's references are left: no JoinHandle, no waker, so nobody else can see
-    // the task any more (making a reference needs one) and its join slot is ours to read.
-    if (TaskHeader* waiter = std::exchange(join_waiter, nullptr)) {
-      Waker::adopt(waiter, join_waiter_gen).wake();
-    }
+    // the task any more (making a reference needs one). No join waiter either: one is only
+    // registered through a JoinHandle, whose awaiter takes it back before the handle goes.
+    assert(join_waiter == nullptr);
     release_last();
     return;
   }

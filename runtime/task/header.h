@@ -93,18 +93,14 @@ struct alignas(16) TaskHeader {
   // ---- reference counting ----
   void ref() { state.fetch_add(kRefOne, std::memory_order_relaxed); }
   void unref(uint32_t n = 1);  // drops n references; frees the task when they were the last
-  // Frees the task; for whoever dropped the last reference inside a transition.
-  void release_last();
 
   // ---- transitions; each returns what the caller must do next ----
   enum class Wake { kNothing, kSubmit };
   // A waker made in generation `gen` fires. kSubmit: the caller must schedule the task with a
-  // new reference (taken here). A stale generation does nothing.
-  Wake transition_to_notified(uint32_t gen);
-  // The same for a waker that gives up its reference (Waker::wake() &&): on kSubmit that
-  // reference becomes the run queue's, otherwise it is dropped here. One read-modify-write
-  // where ref-for-the-queue plus unref-of-the-waker would be two (Tokio's wake_by_val).
-  Wake transition_to_notified_by_val(uint32_t gen);
+  // reference for the run queue. A stale generation does nothing. by_val: the waker gives up
+  // its reference (Waker::wake() &&): it becomes the run queue's on kSubmit and is dropped
+  // otherwise, in the same read-modify-write (Tokio's wake_by_val); else a new one is taken.
+  Wake transition_to_notified(uint32_t gen, bool by_val = false);
   uint32_t generation() const { return generation_of(state.load(std::memory_order_acquire)); }
   // abort(): like a wake, but marks the task cancelled.
   Wake transition_to_notified_and_cancel();
@@ -116,10 +112,9 @@ struct alignas(16) TaskHeader {
   // For cancel_now(): takes the task over (RUNNING|CANCELLED) as soon as no poll is running.
   // False if it already completed.
   bool claim_for_cancel();
-  enum class Idle { kIdle, kNotified, kDealloc };
+  enum class Idle { kIdle, kNotified };
   // The poll returned without completing. kNotified: it was woken meanwhile; re-queue it with
-  // the same reference. Otherwise the run queue's reference is dropped in the same step; it
-  // was the last one on kDealloc (the caller calls release_last()).
+  // the same reference. kIdle: the run queue's reference was dropped in the same step.
   // requeue: the task yielded and wants to run again (NOTIFIED is set in the same step).
   // add_refs: references taken in the same step (the live list's, for a task listed after its
   // first poll).
@@ -139,6 +134,7 @@ struct alignas(16) TaskHeader {
   void clear_join_waiter(TaskHeader* waiter);
 
  private:
+  void release_last();  // the last reference is gone: frees the task
   void wake_join_waiter();
   void lock_join();
   void unlock_join() { join_lock.store(0, std::memory_order_release); }

@@ -12,6 +12,7 @@
 #                                    tokio-bench output instead (e.g.
 #                                    /work/shared/peers/results-20261125/tokio-bench.txt)
 #         OUT_DIR=DIR                keep the raw outputs there (default: a temp dir)
+#         TOKIO_IDLE_BUILD_DIR=DIR   where tokio_idle is built (default: $TMPDIR/weft-tokio-idle)
 #
 # Builds //bench/runtime:runtime_bench with --config=opt (no bazel-* symlinks are touched),
 # then for each case runs Tokio's binary and weft's, interleaved (tokio, then weft), each with
@@ -57,13 +58,15 @@ is_tokio_case() {
 }
 
 # Builds bench/runtime/tokio_idle (offline) and prints the binary's path; fails without cargo.
+# The build directory is kept between runs (sources copied with their timestamps), so cargo
+# compiles Tokio and its dependencies once, not on every run.
 build_tokio_idle() {
   command -v cargo >/dev/null || { echo "note: no cargo: Tokio's idle figure is skipped" >&2; return 1; }
-  local dir="$OUT_DIR/tokio-idle-build"
+  local dir="${TOKIO_IDLE_BUILD_DIR:-${TMPDIR:-/tmp}/weft-tokio-idle}"
   mkdir -p "$dir/.cargo"
-  cp -r "$ROOT/bench/runtime/tokio_idle/Cargo.toml" "$ROOT/bench/runtime/tokio_idle/src" "$dir/"
+  cp -rp "$ROOT/bench/runtime/tokio_idle/Cargo.toml" "$ROOT/bench/runtime/tokio_idle/src" "$dir/"
   # The peers' offline cargo setup (Debian's crate sources), as build-all.sh uses it.
-  cp "$ROOT/../shared/peers/cargo/config.toml" "$dir/.cargo/config.toml" || return 1
+  cp -p "$ROOT/../shared/peers/cargo/config.toml" "$dir/.cargo/config.toml" || return 1
   (cd "$dir" && cargo build --release --offline >&2) || return 1
   echo "$dir/target/release/tokio-idle"
 }

@@ -16,8 +16,8 @@
 #pragma once
 
 #include <concepts>
-#include <cstddef>
 #include <coroutine>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <type_traits>
@@ -157,7 +157,6 @@ class Mapped {
   [[no_unique_address]] G g_;
 };
 
-
 // `co_await OneOf<A, B>` awaits whichever of the two it holds; both give the same result type.
 // No frame: the awaiter protocol of the alternative is forwarded.
 template <class A, class B>
@@ -227,17 +226,13 @@ class OneOf {
 template <class T>
 using Eager = OneOf<ReadyValue<T>, Task<T>>;
 
-template <class T>
-Eager<T> eager(T v) {
-  return Eager<T>(ReadyValue<T>(std::move(v)));
-}
-// An Eager<T> holding the T made by `make()`, built in place (see OneOf's in-place constructor).
+// An Eager<T> holding the T made by `make()`, built in place (see OneOf's in-place constructor):
+//   return detail::eager_with<R>([&] { return inner.await_resume(); });
 template <class T, class Make>
 Eager<T> eager_with(Make&& make) {
   return Eager<T>(std::in_place_index<0>,
                   [&] { return ReadyValue<T>(std::in_place, std::forward<Make>(make)); });
 }
-
 
 // Awaitables whose await_ready() may be asked before they are moved (see the top).
 template <class A>

@@ -65,11 +65,11 @@ class Continue {
       if (fut.await_ready()) {
         In<Req> r = fut.await_resume();
         if constexpr (kOnSuccess) {
-          if (!r.ok()) return eager(Out<Req>(std::move(r).status()));
+          if (!r.ok()) return eager_with<Out<Req>>([&] { return Out<Req>(std::move(r).status()); });
         }
         auto next = apply(std::move(r));
         if constexpr (IsStatusOr<decltype(next)>) {
-          return eager_with<Out<Req>>([&] { return Out<Req>(std::move(next)); });
+          return eager_with<Out<Req>>([&] { return std::move(next); });
         } else {
           return Eager<Out<Req>>(finish<Out<Req>>(std::move(next)));
         }

@@ -19,16 +19,13 @@ CurrentThreadScheduler::~CurrentThreadScheduler() { shutdown(); }
 
 bool CurrentThreadScheduler::spawn(TaskHeader* task) {
   if (!on_owner_thread()) return spawn_listed(task);
-  task->unlisted = true;  // see scheduler.h
-  UnlistedCount::bump(unlisted_.spawned);
-  schedule(task, false);
-  return true;
+  return spawn_unlisted(task, unlisted_);
 }
 
 bool CurrentThreadScheduler::settle(TaskHeader* task, bool list) {
   // Polls and cancellations happen on the owner thread (shutdown() runs as the owner too).
   UnlistedCount::bump(unlisted_.settled);
-  return !list || owned_.insert(task);
+  return !list || adopt(task);
 }
 
 void CurrentThreadScheduler::schedule(TaskHeader* task, bool) {

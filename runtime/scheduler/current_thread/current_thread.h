@@ -45,9 +45,8 @@ class CurrentThreadScheduler final : public Scheduler {
   void metrics(WorkerMetrics& m) const;
   // Listed tasks plus those spawned and not yet through their first poll (scheduler.h).
   std::size_t alive() const {
-    uint64_t spawned = unlisted_.spawned.load(std::memory_order_relaxed);
-    uint64_t settled = unlisted_.settled.load(std::memory_order_relaxed);
-    return owned_.alive() + (spawned > settled ? spawned - settled : 0);
+    return owned_.alive() + UnlistedCount::alive(unlisted_.spawned.load(std::memory_order_relaxed),
+                                                 unlisted_.settled.load(std::memory_order_relaxed));
   }
   std::size_t inject_depth() const { return inject_.len(); }
 

@@ -100,10 +100,7 @@ void MultiThreadScheduler::push_local(Worker& w, TaskHeader* task) {
 bool MultiThreadScheduler::spawn(TaskHeader* task) {
   Context& cx = tls_context;
   if (cx.scheduler != this || cx.worker == nullptr) return spawn_listed(task);
-  task->unlisted = true;  // see scheduler.h
-  UnlistedCount::bump(static_cast<Worker*>(cx.worker)->unlisted.spawned);
-  schedule(task, false);
-  return true;
+  return spawn_unlisted(task, static_cast<Worker*>(cx.worker)->unlisted);
 }
 
 bool MultiThreadScheduler::settle(TaskHeader* task, bool list) {
@@ -111,9 +108,9 @@ bool MultiThreadScheduler::settle(TaskHeader* task, bool list) {
   if (cx.scheduler == this && cx.worker != nullptr) {
     UnlistedCount::bump(static_cast<Worker*>(cx.worker)->unlisted.settled);
   } else {
-    unlisted_others_.settled.fetch_add(1, std::memory_order_relaxed);
+    settled_elsewhere_.fetch_add(1, std::memory_order_relaxed);  // several threads may
   }
-  return !list || owned_.insert(task);
+  return !list || adopt(task);
 }
 
 void MultiThreadScheduler::schedule(TaskHeader* task, bool yielded) {
@@ -426,13 +423,13 @@ void MultiThreadScheduler::shutdown() {
 void MultiThreadScheduler::metrics(RuntimeMetrics& m) const {
   m.workers = workers_.size();
   // Listed tasks plus those spawned and not yet through their first poll (scheduler.h).
-  uint64_t spawned = unlisted_others_.spawned.load(std::memory_order_relaxed);
-  uint64_t settled = unlisted_others_.settled.load(std::memory_order_relaxed);
+  uint64_t spawned = 0;
+  uint64_t settled = settled_elsewhere_.load(std::memory_order_relaxed);
   for (const auto& w : workers_) {
     spawned += w->unlisted.spawned.load(std::memory_order_relaxed);
     settled += w->unlisted.settled.load(std::memory_order_relaxed);
   }
-  m.tasks_alive = owned_.alive() + (spawned > settled ? spawned - settled : 0);
+  m.tasks_alive = owned_.alive() + UnlistedCount::alive(spawned, settled);
   m.inject_queue_depth = inject_.len();
   m.per_worker.resize(workers_.size());
   for (std::size_t i = 0; i < workers_.size(); ++i) {

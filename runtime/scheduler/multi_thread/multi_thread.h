@@ -92,7 +92,8 @@ class MultiThreadScheduler final : public Scheduler {
   BlockingPool* pool_;
   Driver driver_;
   OwnedTasks owned_;
-  UnlistedCount unlisted_others_;  // spawned/settled outside the workers (shutdown)
+  // First polls (or cancellations) of unlisted tasks outside the workers: shutdown, cancel_now.
+  std::atomic<uint64_t> settled_elsewhere_{0};
   InjectQueue<TaskHeader> inject_;
   std::vector<std::unique_ptr<Worker>> workers_;
 
