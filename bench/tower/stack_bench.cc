@@ -5,7 +5,9 @@
 // (first = outermost) over a trivial service (a service_fn returning the request + 1,
 // synchronously) versus calling that service directly.
 //
-// Usage: stack_bench [--calls N] [--runs K]     defaults: 1000000 calls, median of 5 runs.
+// Usage: stack_bench [--calls N] [--runs K] [--only TEXT]
+//   defaults: 1000000 calls, median of 5 runs; --only runs "direct" and the rows whose name
+//   contains TEXT (e.g. --only full, to profile one variant).
 //
 // Method: one current-thread runtime; one task per variant awaits `ready()` then `call()`
 // sequentially, N times (no oneshot: its frame is not part of the stack). 10,000 untimed warm-up
@@ -168,10 +170,12 @@ struct Row {
 
 long g_calls = 1000000;
 int g_runs = 5;
+const char* g_only = nullptr;
 double g_direct_ns = 0;
 
 template <class S>
 Row measure(weft::Runtime& rt, const std::string& name, const S& svc) {
+  if (g_only != nullptr && g_direct_ns > 0 && name.find(g_only) == std::string::npos) return {};
   (void)rt.block_on(run_calls(&svc, 10000));  // warm-up: frame cache, branch predictors
   std::vector<double> ns;
   Sample total;
@@ -204,8 +208,10 @@ int main(int argc, char** argv) {
       g_calls = std::atol(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--runs") == 0) {
       g_runs = std::atoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--only") == 0) {
+      g_only = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: stack_bench [--calls N] [--runs K]\n");
+      std::fprintf(stderr, "usage: stack_bench [--calls N] [--runs K] [--only TEXT]\n");
       return 2;
     }
   }

@@ -139,13 +139,9 @@ class Semaphore {
 
   // RESOURCE_EXHAUSTED when not enough permits are free (or others are queued),
   // FAILED_PRECONDITION when closed.
-  absl::StatusOr<SemaphorePermit> try_acquire(std::size_t n = 1) {
+  [[gnu::always_inline]] absl::StatusOr<SemaphorePermit> try_acquire(std::size_t n = 1) {
     if (try_take(n)) return SemaphorePermit(this, n);
-    // Shared statuses: a limit that is reached fails here on every call (load shedding), and a
-    // status with a message would allocate each time; copying one only bumps its reference count.
-    static const absl::Status kClosedError = absl::FailedPreconditionError("semaphore closed");
-    static const absl::Status kNoPermitsError = absl::ResourceExhaustedError("no permits");
-    return is_closed() ? kClosedError : kNoPermitsError;
+    return try_acquire_error();
   }
 
   void add_permits(std::size_t n) { release(n); }
@@ -179,6 +175,15 @@ class Semaphore {
   static constexpr uint64_t kQueued = 2;
   static constexpr int kShift = 2;
   static uint64_t permits_in(uint64_t state) { return state >> kShift; }
+
+  // Why try_acquire failed. Out of line, so that try_acquire inlines and its permit stays in
+  // registers. Shared statuses: a limit that is reached fails on every call (load shedding), and
+  // a status with a message would allocate each time; copying one only bumps a reference count.
+  [[gnu::noinline]] absl::Status try_acquire_error() const {
+    static const absl::Status kClosedError = absl::FailedPreconditionError("semaphore closed");
+    static const absl::Status kNoPermitsError = absl::ResourceExhaustedError("no permits");
+    return is_closed() ? kClosedError : kNoPermitsError;
+  }
 
   // Takes n permits without waiting: never while closed or while others wait (FIFO).
   bool try_take(std::size_t n) {

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "weft/runtime/task/task.h"
 #include "weft/tower/detail/awaitable.h"
+#include "weft/tower/detail/maybe_permit.h"
 #include "weft/tower/service.h"
 
 WEFT_TOWER_CORO_BEGIN
@@ -59,7 +60,7 @@ class LoadShed {
  public:
   // The inner permit, or nothing when the inner service was not ready (the call will be shed).
   struct Permit {
-    std::optional<permit_t<S>> inner;
+    detail::MaybePermit<permit_t<S>> inner;
   };
 
   explicit LoadShed(S inner) : inner_(std::move(inner)) {}
@@ -96,7 +97,7 @@ class LoadShed {
   struct Wrap {
     absl::StatusOr<Permit> operator()(absl::StatusOr<permit_t<S>> p) const {
       if (!p.ok()) return std::move(p).status();
-      return Permit{std::optional<permit_t<S>>(*std::move(p))};
+      return Permit{detail::MaybePermit<permit_t<S>>(*std::move(p))};
     }
   };
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/task/yield_now.h"
@@ -138,5 +139,35 @@ BOOST_AUTO_TEST_CASE(budget_deposits_expire_after_ttl) {
   for (int i = 0; i < 4; ++i) budget->deposit();
   BOOST_TEST(budget->available() == 4);
   std::this_thread::sleep_for(std::chrono::milliseconds(1150));
+  BOOST_TEST(budget->available() == 0);
+}
+
+// Deposits go to per-thread rows (and a locked shared row past 32 threads): every one counts,
+// and withdrawals from several threads never overdraw.
+BOOST_AUTO_TEST_CASE(budget_counts_deposits_from_many_threads_and_never_overdraws) {
+  auto budget = std::make_shared<tower::RetryBudget>(std::chrono::seconds(10), 0, 1.0);
+  constexpr int kThreads = 40;  // more than the per-thread rows
+  constexpr int kDeposits = 500;
+  std::vector<std::thread> threads;
+  std::atomic<int> arrived{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      arrived.fetch_add(1);
+      while (arrived.load() < kThreads) std::this_thread::yield();  // all alive at once
+      for (int i = 0; i < kDeposits; ++i) budget->deposit();
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(budget->available() == kThreads * kDeposits);
+
+  std::atomic<int> granted{0};
+  threads.clear();
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (budget->withdraw()) granted.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(granted.load() == kThreads * kDeposits);
   BOOST_TEST(budget->available() == 0);
 }
