@@ -1,6 +1,7 @@
 // detail::MaybePermit<P>: std::optional<P>, except for an empty permit type (NoPermit and the
 // like), where it is a single bool.
 //
+// Layers whose permit may lack the inner one (LoadShed, ConcurrencyLimit) hold it in this.
 // Why: a permit is moved through every layer of a stack, once per call. g++ copies an
 // std::optional<NoPermit> (a byte of nothing plus a byte of "engaged", written one byte at a
 // time) with one 2-byte load, which the CPU cannot forward from the two pending 1-byte stores:

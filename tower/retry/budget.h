@@ -133,12 +133,12 @@ class RetryBudget {
   }
   // The reserve plus every row's slots that have not expired at t.
   std::int64_t sum(time::Instant t) const {
-    const std::int64_t oldest = generation(t) - kSlots + 1;
+    const std::int64_t oldest = std::max<std::int64_t>(generation(t) - kSlots + 1, 0);
     std::int64_t s = reserve_;
     auto add_row = [&](const Row& r) {
       const std::int64_t gen = r.gen.load(std::memory_order_acquire);
       for (std::int64_t g = std::max(gen - kSlots + 1, oldest); g <= gen; ++g) {
-        if (g >= 0) s += r.slots[g % kSlots].load(std::memory_order_relaxed);
+        s += r.slots[g % kSlots].load(std::memory_order_relaxed);
       }
     };
     for (const Row& r : rows_) add_row(r);

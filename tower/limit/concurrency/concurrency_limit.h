@@ -34,6 +34,7 @@
 #include "weft/runtime/sync/semaphore.h"
 #include "weft/runtime/task/task.h"
 #include "weft/tower/detail/awaitable.h"
+#include "weft/tower/detail/maybe_permit.h"
 #include "weft/tower/service.h"
 
 WEFT_TOWER_CORO_BEGIN
@@ -47,7 +48,7 @@ class ConcurrencyLimit {
   // inner service could not tell; call() then awaits the inner ready() first).
   struct Permit {
     weft::sync::SemaphorePermit slot;
-    std::optional<permit_t<S>> inner;
+    detail::MaybePermit<permit_t<S>> inner;
   };
 
   ConcurrencyLimit(S inner, std::size_t max)
@@ -82,7 +83,7 @@ class ConcurrencyLimit {
       if (!inner.has_value()) return std::nullopt;
       if (!inner->ok()) return absl::StatusOr<Permit>(std::move(*inner).status());
       return absl::StatusOr<Permit>(
-          Permit{*std::move(slot), std::optional<permit_t<S>>(**std::move(inner))});
+          Permit{*std::move(slot), detail::MaybePermit<permit_t<S>>(**std::move(inner))});
     } else {
       return absl::StatusOr<Permit>(Permit{*std::move(slot), std::nullopt});
     }
@@ -120,7 +121,7 @@ class ConcurrencyLimit {
 
   static Result with_slot(weft::sync::SemaphorePermit slot, absl::StatusOr<permit_t<S>> inner) {
     if (!inner.ok()) return std::move(inner).status();  // the slot goes back
-    return Permit{std::move(slot), std::optional<permit_t<S>>(*std::move(inner))};
+    return Permit{std::move(slot), detail::MaybePermit<permit_t<S>>(*std::move(inner))};
   }
   template <class Fut>
   static Task<Result> finish_ready(weft::sync::SemaphorePermit slot, Fut inner) {
