@@ -9,39 +9,77 @@ namespace weft::http::proto::h1 {
 
 namespace {
 
+// Writes a message head into memory reserved beforehand for its largest possible size: one
+// capacity check for the whole head instead of one per piece (a dozen std::string appends were
+// a tenth of the server's instructions per "hello" request).
+class HeadWriter {
+ public:
+  HeadWriter(std::string& out, std::size_t max_size) : out_(out) {
+    std::size_t start = out_.size();
+    out_.resize(start + max_size);
+    p_ = out_.data() + start;
+  }
+  ~HeadWriter() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+  HeadWriter(const HeadWriter&) = delete;
+  HeadWriter& operator=(const HeadWriter&) = delete;
+
+  void put(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  template <std::size_t N>
+  void put(const char (&lit)[N]) {  // a literal: a copy of a size known at compile time
+    std::memcpy(p_, lit, N - 1);
+    p_ += N - 1;
+  }
+  void put_number(uint64_t v, int base = 10) { p_ = std::to_chars(p_, p_ + 20, v, base).ptr; }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+constexpr std::size_t kMaxNumber = 20;  // digits of 2^64 - 1
+// The longest framing line put_framing writes.
+constexpr std::size_t kMaxFraming = sizeof("content-length: \r\n") + kMaxNumber;
+
 // Framing headers the encoder owns: a user's copy would contradict the real framing.
 bool is_framing_header(std::string_view name) {
-  return name == "content-length" || name == "transfer-encoding" || name == "connection";
+  return name.size() >= 10 &&
+         (name == "content-length" || name == "transfer-encoding" || name == "connection");
 }
 
-void append_u64(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+// Upper bound of what put_headers writes.
+std::size_t headers_size(const HeaderMap& headers) {
+  std::size_t n = 0;
+  for (const auto& e : headers) n += e.name.as_str().size() + e.value.as_str().size() + 4;
+  return n;
 }
 
-void append_headers(std::string& out, const HeaderMap& headers, bool* has_date, bool* has_host) {
+// "name: value\r\n" for each header but the framing ones; true if one of them is `wanted`.
+bool put_headers(HeadWriter& w, const HeaderMap& headers, std::string_view wanted) {
+  bool seen = false;
   for (const auto& e : headers) {
     std::string_view n = e.name.as_str();
-    if (n.size() >= 10 && is_framing_header(n)) continue;
-    if (has_date != nullptr && n == "date") *has_date = true;
-    if (has_host != nullptr && n == "host") *has_host = true;
-    out.append(n);
-    out.append(": ");
-    out.append(e.value.as_str());
-    out.append("\r\n");
+    if (is_framing_header(n)) continue;
+    if (n == wanted) seen = true;
+    w.put(n);
+    w.put(": ");
+    w.put(e.value.as_str());
+    w.put("\r\n");
   }
+  return seen;
 }
 
-void append_framing(std::string& out, BodyFraming framing) {
+void put_framing(HeadWriter& w, BodyFraming framing) {
   switch (framing.kind) {
     case BodyFraming::Kind::kLength:
-      out.append("content-length: ");
-      append_u64(out, framing.length);
-      out.append("\r\n");
+      w.put("content-length: ");
+      w.put_number(framing.length);
+      w.put("\r\n");
       break;
     case BodyFraming::Kind::kChunked:
-      out.append("transfer-encoding: chunked\r\n");
+      w.put("transfer-encoding: chunked\r\n");
       break;
     case BodyFraming::Kind::kNone:
     case BodyFraming::Kind::kCloseDelimited:
@@ -71,59 +109,64 @@ std::string_view http_date() {
 
 void encode_response_head(std::string& out, StatusCode status, const HeaderMap& headers,
                           BodyFraming framing, bool keep_alive, Version peer) {
-  out.append("HTTP/1.1 ");
-  append_u64(out, status.as_u16());
-  out.push_back(' ');
-  out.append(status.canonical_reason());
-  out.append("\r\n");
-  bool has_date = false;
-  append_headers(out, headers, &has_date, nullptr);
-  if (!has_date) {
-    out.append("date: ");
-    out.append(http_date());
-    out.append("\r\n");
+  const std::string_view reason = status.canonical_reason();
+  const std::string_view date = http_date();
+  HeadWriter w(out, sizeof("HTTP/1.1  \r\n") + kMaxNumber + reason.size() + headers_size(headers) +
+                        sizeof("date: \r\n") + date.size() + kMaxFraming +
+                        sizeof("connection: keep-alive\r\n") + sizeof("\r\n"));
+  w.put("HTTP/1.1 ");
+  w.put_number(status.as_u16());
+  w.put(" ");
+  w.put(reason);
+  w.put("\r\n");
+  if (!put_headers(w, headers, "date")) {
+    w.put("date: ");
+    w.put(date);
+    w.put("\r\n");
   }
-  append_framing(out, framing);
+  put_framing(w, framing);
   if (status.as_u16() == 101) {
-    out.append("connection: upgrade\r\n");  // the user's Upgrade header names the protocol
+    w.put("connection: upgrade\r\n");  // the user's Upgrade header names the protocol
   } else if (!keep_alive) {
-    out.append("connection: close\r\n");
+    w.put("connection: close\r\n");
   } else if (peer == Version::kHttp10) {
-    out.append("connection: keep-alive\r\n");
+    w.put("connection: keep-alive\r\n");
   }
-  out.append("\r\n");
+  w.put("\r\n");
 }
 
 void encode_request_head(std::string& out, const Method& method, std::string_view target,
                          std::string_view host, const HeaderMap& headers, BodyFraming framing) {
-  out.append(method.as_str());
-  out.push_back(' ');
-  out.append(target.empty() ? std::string_view("/") : target);
-  out.append(" HTTP/1.1\r\n");
-  bool has_host = false;
-  std::size_t host_at = out.size();
-  append_headers(out, headers, nullptr, &has_host);
-  if (!has_host && !host.empty()) {
-    std::string line = "host: ";
-    line.append(host);
-    line.append("\r\n");
-    out.insert(host_at, line);
+  if (target.empty()) target = "/";
+  const bool add_host = !host.empty() && !headers.contains(header::HOST);
+  HeadWriter w(out, method.as_str().size() + target.size() + sizeof("  HTTP/1.1\r\n") +
+                        sizeof("host: \r\n") + host.size() + headers_size(headers) + kMaxFraming +
+                        sizeof("\r\n"));
+  w.put(method.as_str());
+  w.put(" ");
+  w.put(target);
+  w.put(" HTTP/1.1\r\n");
+  if (add_host) {
+    w.put("host: ");
+    w.put(host);
+    w.put("\r\n");
   }
-  append_framing(out, framing);
-  out.append("\r\n");
+  put_headers(w, headers, {});
+  put_framing(w, framing);
+  w.put("\r\n");
 }
 
 void append_chunk_header(std::string& out, std::size_t size) {
-  char buf[20];
-  auto r = std::to_chars(buf, buf + sizeof buf, size, 16);
-  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-  out.append("\r\n");
+  HeadWriter w(out, kMaxNumber + 2);
+  w.put_number(size, 16);
+  w.put("\r\n");
 }
 
 void append_last_chunk(std::string& out, const HeaderMap* trailers) {
-  out.append("0\r\n");
-  if (trailers != nullptr) append_headers(out, *trailers, nullptr, nullptr);
-  out.append("\r\n");
+  HeadWriter w(out, sizeof("0\r\n\r\n") + (trailers != nullptr ? headers_size(*trailers) : 0));
+  w.put("0\r\n");
+  if (trailers != nullptr) put_headers(w, *trailers, {});
+  w.put("\r\n");
 }
 
 }  // namespace weft::http::proto::h1
