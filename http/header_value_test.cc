@@ -61,6 +61,33 @@ BOOST_AUTO_TEST_CASE(rejects_cr_lf_nul_and_other_controls) {
   BOOST_TEST(message(del.status()).find("0x7F at position 1") != std::string::npos);
 }
 
+// Every byte, at every position of values long enough for the word-at-a-time scan (and a tail),
+// is accepted exactly when the byte table allows it, and a rejection names its position.
+BOOST_AUTO_TEST_CASE(every_byte_at_every_position_of_a_long_value) {
+  for (std::size_t len : {1u, 7u, 8u, 9u, 16u, 23u}) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(b);
+        absl::StatusOr<HeaderValue> v = HeaderValue::parse(s);
+        const bool allowed = b == '\t' || (b >= 0x20 && b != 0x7F);
+        BOOST_TEST_REQUIRE(v.ok() == allowed, "byte " << b << " at " << pos << " of " << len);
+        if (!allowed) {
+          BOOST_TEST(message(v.status()).find(" at position " + std::to_string(pos) + " ") !=
+                     std::string::npos);
+        }
+      }
+    }
+  }
+  // Two bad bytes: the first one is reported, wherever the words split.
+  BOOST_TEST(message(HeaderValue::parse("abcdefghij\x01lmnop\x7F").status()).find("position 10") !=
+             std::string::npos);
+  // A tab with a control later in the same word: the control is still found.
+  BOOST_TEST(!HeaderValue::parse("a\tb\x1F"
+                                 "cdefgh")
+                  .ok());
+}
+
 BOOST_AUTO_TEST_CASE(default_is_empty) {
   HeaderValue v;
   BOOST_TEST(v.empty());
