@@ -123,10 +123,14 @@ class Uri {
   friend std::ostream& operator<<(std::ostream& os, const Uri& u);
 
  private:
-  void reset() noexcept { *this = kOriginRoot(); }  // copy-assigns "/" (no allocation)
-  static const Uri& kOriginRoot() {
-    static const Uri root;
-    return root;
+  // Back to "/", as default-constructed, field by field (a moved-from string has room for it:
+  // no allocation).
+  void reset() noexcept {
+    buf_.assign(1, '/');
+    scheme_end_ = authority_begin_ = host_end_ = authority_end_ = path_begin_ = 0;
+    path_end_ = 1;
+    port_.reset();
+    form_ = Form::kOrigin;
   }
 
   std::string_view view(size_t begin, size_t end) const {

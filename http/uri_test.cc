@@ -347,6 +347,11 @@ BOOST_AUTO_TEST_CASE(copies_compare_and_print) {
   BOOST_TEST(copy.to_string() == "/");
   BOOST_TEST(copy.path() == "/");
   BOOST_TEST(copy.host() == "");
+  BOOST_TEST(copy.scheme() == "");
+  BOOST_TEST(copy.authority() == "");
+  BOOST_TEST(copy.query() == "");
+  BOOST_TEST(copy.path_and_query() == "/");
+  BOOST_TEST((copy.form() == Uri::Form::kOrigin));
   BOOST_TEST(!copy.port().has_value());
   Uri assigned = parse_ok("/x");
   assigned = std::move(moved);
