@@ -341,8 +341,6 @@ std::string allow_of(const Endpoint& e) {
   return allow;
 }
 
-Task<absl::StatusOr<Response<Body>>> respond(Response<Body> r) { co_return std::move(r); }
-
 }  // namespace
 
 struct RouterCore {
@@ -434,10 +432,11 @@ struct RouterCore {
     return Decision{&services[nest.service], std::nullopt};
   }
 
-  Task<absl::StatusOr<Response<Body>>> dispatch(Request<Body> req) const {
+  tower::detail::Eager<absl::StatusOr<Response<Body>>> dispatch(Request<Body> req) const {
+    using Result = absl::StatusOr<Response<Body>>;
     Decision d = decide(req);
-    if (d.service != nullptr) return tower::oneshot(*d.service, std::move(req));
-    return respond(std::move(*d.response));
+    if (d.service != nullptr) return d.service->oneshot(std::move(req));
+    return tower::detail::eager_with<Result>([&] { return Result(std::move(*d.response)); });
   }
 };
 
@@ -447,7 +446,8 @@ namespace {
 struct CoreService {
   const RouterCore* core;
   tower::AlwaysReady ready() const { return tower::always_ready(); }
-  Task<absl::StatusOr<Response<Body>>> call(tower::NoPermit, Request<Body> req) const {
+  tower::detail::Eager<absl::StatusOr<Response<Body>>> call(tower::NoPermit,
+                                                            Request<Body> req) const {
     return core->dispatch(std::move(req));
   }
 };
@@ -460,8 +460,9 @@ Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 Router::~Router() = default;
 
-Task<absl::StatusOr<Response<Body>>> Router::call(tower::NoPermit, Request<Body> req) const {
-  if (layered_ != nullptr) return tower::oneshot(*layered_, std::move(req));
+tower::detail::Eager<absl::StatusOr<Response<Body>>> Router::call(tower::NoPermit,
+                                                                  Request<Body> req) const {
+  if (layered_ != nullptr) return layered_->oneshot(std::move(req));
   return core_->dispatch(std::move(req));
 }
 

@@ -293,7 +293,11 @@ class Router {
 
   // The Service.
   tower::AlwaysReady ready() const { return tower::always_ready(); }
-  Task<absl::StatusOr<Response<Body>>> call(tower::NoPermit, Request<Body> req) const;
+  // The response now when the route answers without waiting (no coroutine frame), else its Task.
+  tower::detail::Eager<absl::StatusOr<Response<Body>>> call(tower::NoPermit,
+                                                            Request<Body> req) const;
+  // What tower::oneshot uses: the router is always ready.
+  auto oneshot(Request<Body> req) const { return call(tower::NoPermit{}, std::move(req)); }
 
  private:
   template <class H>

@@ -78,15 +78,21 @@ namespace detail {
 class ErasedService {
  public:
   virtual ~ErasedService() = default;
-  virtual Task<absl::StatusOr<Response<Body>>> call(Request<Body> req) const = 0;
+  // The response at once when the service answers without waiting, else its Task.
+  virtual tower::detail::Eager<absl::StatusOr<Response<Body>>> call(Request<Body> req) const = 0;
 };
 
 template <class S>
 class ErasedServiceImpl final : public ErasedService {
  public:
   explicit ErasedServiceImpl(S s) : svc_(std::move(s)) {}
-  Task<absl::StatusOr<Response<Body>>> call(Request<Body> req) const override {
-    return tower::oneshot(svc_, std::move(req));
+  tower::detail::Eager<absl::StatusOr<Response<Body>>> call(Request<Body> req) const override {
+    using Result = absl::StatusOr<Response<Body>>;
+    if constexpr (requires(const S& s, Request<Body> r) { s.oneshot(std::move(r)); }) {
+      return tower::detail::as_eager<Result>(svc_.oneshot(std::move(req)));  // Router, BoxService
+    } else {
+      return tower::detail::as_eager<Result>(tower::oneshot(svc_, std::move(req)));
+    }
   }
 
  private:

@@ -2,7 +2,8 @@
 // calls through map_request + map_response + map_err + and_then + a custom layer over a
 // service_fn reach neither operator new nor malloc (coroutine frames come from the runtime's
 // per-thread frame cache). Also pins how many frames a call takes. Counting replaces the global
-// operator new, which the sanitizers own: under them the test only checks the responses.
+// operator new, which the sanitizers own: under them the test only checks the responses. A boxed
+// service adds no frame of its own.
 #define BOOST_TEST_MODULE alloc_test
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/task/header.h"
 #include "weft/runtime/testing/test_runtime.h"
+#include "weft/tower/boxed.h"
 #include "weft/tower/service_builder.h"
 
 #if defined(__has_feature)
@@ -126,4 +128,50 @@ BOOST_AUTO_TEST_CASE(unboxed_stack_allocates_nothing_per_call) {
   // directly (tower::detail::DirectOneshot), so the total stays at two.
   BOOST_TEST(b.frames == 2u * 1000);
 #endif
+}
+
+namespace {
+
+// The box's own oneshot(), as http::Router calls it (tower::oneshot would add its Task).
+Task<Counts> measure_box_oneshot(const tower::BoxService<int, long>* box, int n) {
+  Counts c;
+  std::uint64_t frames0 = weft::detail::frame_cache_stats().allocations;
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<long> r = co_await box->oneshot(i);
+    if (r.ok()) c.sum += *r;
+  }
+  c.frames = weft::detail::frame_cache_stats().allocations - frames0;
+  co_return c;
+}
+
+Task<absl::StatusOr<long>> coroutine_leaf(int x) { co_return x; }
+
+}  // namespace
+
+// Boxing adds no frame: ready(), call() and oneshot() give the result of a synchronous service
+// at once, and a coroutine service's own Task as it is.
+BOOST_AUTO_TEST_CASE(a_boxed_service_adds_no_frame) {
+  auto rt = weft::testing::make_runtime(weft::testing::Flavor::kCurrentThread, 1);
+  tower::BoxService<int, long> sync_box(
+      tower::service_fn([](int x) -> absl::StatusOr<long> { return x; }));
+  tower::BoxService<int, long> coro_box(tower::service_fn(&coroutine_leaf));
+  // A boxed stack that must convert its response (int -> long) and map it.
+  auto mapped = tower::ServiceBuilder()
+                    .map_response([](int x) { return x; })
+                    .service_fn([](int x) -> absl::StatusOr<int> { return x; });
+  tower::BoxService<int, long> mapped_box(std::move(mapped));
+  const long want = 1000L * 999 / 2;
+  Counts a = rt.block_on(measure_calls(&sync_box, 1000));
+  Counts b = rt.block_on(measure_box_oneshot(&sync_box, 1000));
+  Counts c = rt.block_on(measure_calls(&coro_box, 1000));
+  Counts d = rt.block_on(measure_box_oneshot(&coro_box, 1000));
+  Counts e = rt.block_on(measure_box_oneshot(&mapped_box, 1000));
+  Counts f = rt.block_on(measure(&sync_box, 1000));  // tower::oneshot: a Task, one frame
+  for (const Counts* k : {&a, &b, &c, &d, &e, &f}) BOOST_TEST(k->sum == want);
+  BOOST_TEST(a.frames == 0u);
+  BOOST_TEST(b.frames == 0u);
+  BOOST_TEST(c.frames == 1000u);  // coroutine_leaf's own
+  BOOST_TEST(d.frames == 1000u);
+  BOOST_TEST(e.frames == 0u);
+  BOOST_TEST(f.frames == 1000u);
 }

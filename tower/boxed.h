@@ -7,9 +7,11 @@
 //   weft::tower::BoxCloneService<Request, Response> c(stack);   // copyable: copies the stack
 //
 // Cost: one allocation when boxing (and per copy of a BoxCloneService); per request one virtual
-// call for ready() and one for call(), plus one frame for ready() and, unless the inner call()
-// already returns exactly Task<absl::StatusOr<Resp>>, one for call(). The inner permit lives in a
-// BoxPermit, inline when it is at most kInlineSize bytes (heap-allocated otherwise).
+// call for ready() and one for call() (or one for oneshot()). No coroutine frame of its own when
+// the inner service answers at once: ready(), call() and oneshot() return a detail::Eager, the
+// result itself or the inner Task; only an inner awaitable that must wait and is not
+// Task<absl::StatusOr<Resp>> gets a converting frame. The inner permit lives in a BoxPermit,
+// inline when it is at most kInlineSize bytes (heap-allocated otherwise).
 // A BoxPermit only works with the box that made it: another box's permit fails the call with
 // FAILED_PRECONDITION instead of misbehaving.
 #pragma once
@@ -125,40 +127,53 @@ template <class Req, class Resp>
 class BoxIface {
  public:
   virtual ~BoxIface() = default;
-  virtual Task<absl::StatusOr<BoxPermit>> ready() const = 0;
-  virtual Task<absl::StatusOr<Resp>> call(BoxPermit permit, Req req) const = 0;
-  virtual Task<absl::StatusOr<Resp>> oneshot(Req req) const = 0;
+  virtual Eager<absl::StatusOr<BoxPermit>> ready() const = 0;
+  virtual Eager<absl::StatusOr<Resp>> call(BoxPermit permit, Req req) const = 0;
+  virtual Eager<absl::StatusOr<Resp>> oneshot(Req req) const = 0;
   virtual std::unique_ptr<BoxIface> clone() const = 0;
 };
 
 template <class S, class Req, class Resp>
 class BoxModel final : public BoxIface<Req, Resp> {
   using P = permit_t<S>;
+  using ReadyFut = ready_awaitable_t<S>;
   using Fut = call_awaitable_t<S, Req>;
+  using ReadyResult = absl::StatusOr<BoxPermit>;
+  using Result = absl::StatusOr<Resp>;
 
  public:
   explicit BoxModel(S s) : s_(std::move(s)) {}
 
-  Task<absl::StatusOr<BoxPermit>> ready() const override { return ready_task(this); }
-
-  Task<absl::StatusOr<Resp>> call(BoxPermit permit, Req req) const override {
-    P* p = permit.get<P>(this);
-    if (p == nullptr) return fail();
-    if constexpr (std::is_same_v<Fut, Task<absl::StatusOr<Resp>>>) {
-      return s_.call(std::move(*p), std::move(req));
+  Eager<ReadyResult> ready() const override {
+    if constexpr (Peekable<ReadyFut>) {
+      ReadyFut f = s_.ready();
+      if (f.await_ready()) return eager_with<ReadyResult>([&] { return boxed(f.await_resume()); });
+      return Eager<ReadyResult>(finish_ready(this, std::move(f)));
     } else {
-      return convert(s_.call(std::move(*p), std::move(req)));
+      return Eager<ReadyResult>(finish_ready(this, s_.ready()));
     }
   }
 
-  // ready() then call() without a BoxPermit in between; an always-ready inner service whose
-  // call() gives Task<absl::StatusOr<Resp>> costs no frame beyond its own.
-  Task<absl::StatusOr<Resp>> oneshot(Req req) const override {
-    if constexpr (std::is_same_v<Fut, Task<absl::StatusOr<Resp>>> &&
-                  std::is_same_v<ready_awaitable_t<S>, AlwaysReady>) {
-      return s_.call(NoPermit{}, std::move(req));
+  Eager<Result> call(BoxPermit permit, Req req) const override {
+    P* p = permit.get<P>(this);
+    if (p == nullptr) {
+      return Eager<Result>(ReadyValue<Result>(absl::FailedPreconditionError(
+          "weft::tower::BoxService: permit from another service (or already spent)")));
+    }
+    return inner_call(std::move(*p), std::move(req));
+  }
+
+  // ready() then call() without a BoxPermit in between: an inner service that is ready at once
+  // goes straight to its call().
+  Eager<Result> oneshot(Req req) const override {
+    if constexpr (Peekable<ReadyFut>) {
+      ReadyFut f = s_.ready();
+      if (!f.await_ready()) return Eager<Result>(oneshot_task(this, std::move(f), std::move(req)));
+      absl::StatusOr<P> p = f.await_resume();
+      if (!p.ok()) return Eager<Result>(ReadyValue<Result>(std::move(p).status()));
+      return inner_call(*std::move(p), std::move(req));
     } else {
-      return oneshot_task(this, std::move(req));
+      return Eager<Result>(oneshot_task(this, s_.ready(), std::move(req)));
     }
   }
 
@@ -171,27 +186,49 @@ class BoxModel final : public BoxIface<Req, Resp> {
   }
 
  private:
-  static Task<absl::StatusOr<BoxPermit>> ready_task(const BoxModel* self) {
-    absl::StatusOr<P> p = co_await self->s_.ready();
-    if (!p.ok()) co_return std::move(p).status();
-    co_return BoxPermit::make<P>(self, *std::move(p));
+  // The inner call as an Eager: its result now when it has one (no frame), the inner Task
+  // itself when it is one of ours, else a Task converting the result.
+  Eager<Result> inner_call(P p, Req req) const {
+    if constexpr (std::is_same_v<Fut, Task<Result>>) {
+      return Eager<Result>(s_.call(std::move(p), std::move(req)));
+    } else if constexpr (Peekable<Fut>) {
+      Fut fut = s_.call(std::move(p), std::move(req));
+      if (fut.await_ready())
+        return eager_with<Result>([&] { return converted(fut.await_resume()); });
+      return Eager<Result>(convert(std::move(fut)));
+    } else {
+      return Eager<Result>(convert(s_.call(std::move(p), std::move(req))));
+    }
   }
-  static Task<absl::StatusOr<Resp>> oneshot_task(const BoxModel* self, Req req) {
-    absl::StatusOr<P> p = co_await self->s_.ready();
+
+  ReadyResult boxed(absl::StatusOr<P> p) const {
+    if (!p.ok()) return std::move(p).status();
+    return BoxPermit::make<P>(this, *std::move(p));
+  }
+  template <class R>
+  static Result converted(R r) {
+    if constexpr (std::is_same_v<R, Result>) {
+      return r;
+    } else {
+      if (!r.ok()) return std::move(r).status();
+      return Resp(*std::move(r));
+    }
+  }
+
+  template <class F>
+  static Task<ReadyResult> finish_ready(const BoxModel* self, F f) {
+    co_return self->boxed(co_await std::move(f));
+  }
+  template <class F>
+  static Task<Result> oneshot_task(const BoxModel* self, F ready, Req req) {
+    absl::StatusOr<P> p = co_await std::move(ready);
     if (!p.ok()) co_return std::move(p).status();
     Fut fut = self->s_.call(*std::move(p), std::move(req));
-    auto r = co_await std::move(fut);
-    if (!r.ok()) co_return std::move(r).status();
-    co_return Resp(*std::move(r));
+    co_return converted(co_await std::move(fut));
   }
-  static Task<absl::StatusOr<Resp>> convert(Fut fut) {
-    auto r = co_await std::move(fut);
-    if (!r.ok()) co_return std::move(r).status();
-    co_return Resp(*std::move(r));
-  }
-  static Task<absl::StatusOr<Resp>> fail() {
-    co_return absl::FailedPreconditionError(
-        "weft::tower::BoxService: permit from another service (or already spent)");
+  template <class F>
+  static Task<Result> convert(F fut) {
+    co_return converted(co_await std::move(fut));
   }
 
   S s_;
@@ -225,12 +262,13 @@ class BoxService {
   BoxService(BoxService&&) noexcept = default;
   BoxService& operator=(BoxService&&) noexcept = default;
 
-  Task<absl::StatusOr<BoxPermit>> ready() const { return impl_->ready(); }
-  Task<absl::StatusOr<Resp>> call(BoxPermit permit, Req req) const {
+  // Awaitables (detail::Eager) giving absl::StatusOr<BoxPermit> and absl::StatusOr<Resp>.
+  auto ready() const { return impl_->ready(); }
+  auto call(BoxPermit permit, Req req) const {
     return impl_->call(std::move(permit), std::move(req));
   }
-  // ready() and call() in one step (what tower::oneshot uses): one frame fewer.
-  Task<absl::StatusOr<Resp>> oneshot(Req req) const { return impl_->oneshot(std::move(req)); }
+  // ready() and call() in one step (what tower::oneshot uses).
+  auto oneshot(Req req) const { return impl_->oneshot(std::move(req)); }
 
  private:
   std::unique_ptr<detail::BoxIface<Req, Resp>> impl_;
@@ -258,12 +296,13 @@ class BoxCloneService {
   BoxCloneService(BoxCloneService&&) noexcept = default;
   BoxCloneService& operator=(BoxCloneService&&) noexcept = default;
 
-  Task<absl::StatusOr<BoxPermit>> ready() const { return impl_->ready(); }
-  Task<absl::StatusOr<Resp>> call(BoxPermit permit, Req req) const {
+  // Awaitables (detail::Eager) giving absl::StatusOr<BoxPermit> and absl::StatusOr<Resp>.
+  auto ready() const { return impl_->ready(); }
+  auto call(BoxPermit permit, Req req) const {
     return impl_->call(std::move(permit), std::move(req));
   }
-  // ready() and call() in one step (what tower::oneshot uses): one frame fewer.
-  Task<absl::StatusOr<Resp>> oneshot(Req req) const { return impl_->oneshot(std::move(req)); }
+  // ready() and call() in one step (what tower::oneshot uses).
+  auto oneshot(Req req) const { return impl_->oneshot(std::move(req)); }
 
  private:
   std::unique_ptr<detail::BoxIface<Req, Resp>> impl_;

@@ -186,18 +186,20 @@ using NotAServiceResult = ReadyValue<absl::StatusOr<NotAService>>;
 }  // namespace detail
 
 // ready() then call(): a Task giving absl::StatusOr<response_t<S, Req>>. An lvalue service is
-// borrowed (it must outlive the Task); an rvalue service is moved into the Task.
+// borrowed (it must outlive the Task); an rvalue service is moved into the Task. (Code on a hot
+// path may call a BoxService's or a Router's own oneshot(): an Eager, without a frame when the
+// answer is there at once.)
 namespace detail {
 // An always-ready service whose call() already returns the Task oneshot would: oneshot is then
 // that call, without a frame of its own.
 template <class S, class Req>
-concept DirectOneshot =
-    std::same_as<ready_awaitable_t<S>, AlwaysReady> &&
+concept DirectOneshot = std::same_as<ready_awaitable_t<S>, AlwaysReady> &&
     std::same_as<call_awaitable_t<S, Req>, Task<absl::StatusOr<response_t<S, Req>>>>;
-// A service that knows a cheaper ready-then-call (a BoxService skips its ready() frame).
+// A service that knows a cheaper ready-then-call (BoxService, http::Router): its oneshot() gives
+// a Task, or an Eager that may hold the result already (see as_task).
 template <class S, class Req>
 concept HasOwnOneshot = requires(const S& s, Req r) {
-  { s.oneshot(std::move(r)) } -> std::same_as<Task<absl::StatusOr<response_t<S, Req>>>>;
+  { as_task(s.oneshot(std::move(r))) } -> std::same_as<Task<absl::StatusOr<response_t<S, Req>>>>;
 };
 }  // namespace detail
 
@@ -206,7 +208,7 @@ auto oneshot(const S& svc, Req req) {
   if constexpr (!assert_service<S, Req>()) {
     return detail::NotAServiceResult(absl::InternalError("not a service"));
   } else if constexpr (detail::HasOwnOneshot<S, Req>) {
-    return svc.oneshot(std::move(req));
+    return detail::as_task(svc.oneshot(std::move(req)));
   } else if constexpr (detail::DirectOneshot<S, Req>) {
     return svc.call(NoPermit{}, std::move(req));
   } else {

@@ -130,6 +130,8 @@ class Mapped {
   Mapped(std::in_place_t, Make&& make, G g) : a_(std::forward<Make>(make)()), g_(std::move(g)) {}
 
   bool await_ready() { return awaiter().await_ready(); }
+  // The wrapped awaitable itself, taken out (only before it was first awaited or peeked at).
+  A take() && { return std::move(a_); }
   template <class H>
   decltype(auto) await_suspend(H h) {
     return awaiter().await_suspend(h);
@@ -207,6 +209,11 @@ class OneOf {
   }
 
   bool await_ready() { return index_ == 0 ? a_.await_ready() : b_.await_ready(); }
+  // Which alternative is held, and each taken out as it was given (only before the OneOf was
+  // first awaited or peeked at): how an Eager turns back into a Task without a frame.
+  std::size_t index() const { return index_; }
+  A take_first() && { return std::move(a_).take(); }
+  B take_second() && { return std::move(b_).take(); }
   // Returns a handle only if an alternative does (g++ does not always make symmetric transfer a
   // tail call, see runtime/task/task.h: bool keeps the stack flat there).
   auto await_suspend(std::coroutine_handle<> h) {
@@ -263,6 +270,40 @@ template <class T, class Make>
 Eager<T> eager_with(Make&& make) {
   return Eager<T>(std::in_place_index<0>,
                   [&] { return ReadyValue<T>(std::in_place, std::forward<Make>(make)); });
+}
+
+template <class T>
+Task<T> ready_task(T v) {
+  co_return std::move(v);
+}
+
+// An Eager<T> (or a Task<T>) as a Task<T>: the Task it holds (no frame), or one giving its value.
+template <class T>
+Task<T> as_task(Task<T> t) {
+  return t;
+}
+template <class T>
+Task<T> as_task(Eager<T> e) {
+  if (e.index() == 1) return std::move(e).take_second();
+  return ready_task<T>(std::move(e).take_first().await_resume());
+}
+
+// `co_await a` in a Task of its own.
+template <class T, class A>
+Task<T> await_in_task(A a) {
+  co_return co_await std::move(a);
+}
+
+// An awaitable giving T, as an Eager<T>: itself if it is one, a ReadyValue or a Task as that
+// alternative, anything else awaited in a Task.
+template <class T, class A>
+Eager<T> as_eager(A a) {
+  if constexpr (std::same_as<A, Eager<T>> || std::same_as<A, ReadyValue<T>> ||
+                std::same_as<A, Task<T>>) {
+    return Eager<T>(std::move(a));
+  } else {
+    return Eager<T>(await_in_task<T>(std::move(a)));
+  }
 }
 
 // Awaitables whose await_ready() may be asked before they are moved (see the top).

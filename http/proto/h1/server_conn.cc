@@ -493,7 +493,7 @@ Task<bool> Conn::serve_one() {
 
   absl::StatusOr<Response<Body>> resp(absl::Status(absl::StatusCode::kUnknown, ""));
   try {
-    Task<absl::StatusOr<Response<Body>>> call = svc_.call(std::move(req));
+    auto call = svc_.call(std::move(req));  // complete already when the handler did not wait
     resp = co_await std::move(call);
   } catch (...) {
     resp = absl::InternalError("handler threw");
