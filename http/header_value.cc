@@ -26,10 +26,9 @@ bool may_hold_a_control(uint64_t w) {
   return (below_space | ((del - kOnes) & ~del & kHigh)) != 0;
 }
 
-}  // namespace
-
-absl::StatusOr<HeaderValue> HeaderValue::parse(std::string_view s) {
-  // Eight bytes at a time; a word that may hold a control, and the tail, byte by byte.
+// The position of the first byte a field value does not allow, or npos. Eight bytes at a time;
+// a word that may hold a control, and the tail, byte by byte.
+size_t first_invalid(std::string_view s) {
   size_t i = 0;
   for (;;) {
     size_t end = s.size();
@@ -42,21 +41,32 @@ absl::StatusOr<HeaderValue> HeaderValue::parse(std::string_view s) {
       }
     }
     for (; i < end; ++i) {
-      unsigned char c = detail::byte_at(s, i);
-      if (!detail::kFieldValue[c]) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("invalid header value: byte ", detail::describe_byte(c), " at position ",
-                         i, " is not allowed (no CR, LF, NUL or other control characters)"));
-      }
+      if (!detail::kFieldValue[detail::byte_at(s, i)]) return i;
     }
-    if (i == s.size()) return HeaderValue(s);
+    if (i == s.size()) return std::string_view::npos;
   }
 }
 
+absl::Status invalid_at(std::string_view s, size_t i) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid header value: byte ", detail::describe_byte(detail::byte_at(s, i)), " at position ",
+      i, " is not allowed (no CR, LF, NUL or other control characters)"));
+}
+
+}  // namespace
+
+absl::StatusOr<HeaderValue> HeaderValue::parse(std::string_view s) {
+  size_t bad = first_invalid(s);
+  if (bad != std::string_view::npos) return invalid_at(s, bad);
+  return HeaderValue(s);
+}
+
 HeaderValue HeaderValue::from_static(std::string_view s) {
-  absl::StatusOr<HeaderValue> v = parse(s);
-  if (!v.ok()) throw std::invalid_argument(std::string(v.status().message()));
-  return *std::move(v);
+  size_t bad = first_invalid(s);
+  if (bad != std::string_view::npos) {
+    throw std::invalid_argument(std::string(invalid_at(s, bad).message()));
+  }
+  return HeaderValue(s);
 }
 
 HeaderValue HeaderValue::from_integer(uint64_t n) {
