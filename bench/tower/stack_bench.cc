@@ -8,6 +8,9 @@
 // Usage: stack_bench [--calls N] [--runs K] [--only TEXT]
 //   defaults: 1000000 calls, median of 5 runs; --only runs "direct" and the rows whose name
 //   contains TEXT (e.g. --only full, to profile one variant).
+//   Pin it (`taskset -c N stack_bench`) and compare binaries on the same CPU: on a VM the two
+//   vCPUs may run at different speeds (seen here: +46 ns on one, +65 on the other, and which
+//   one was faster changed within the hour), which makes unpinned runs bimodal.
 //
 // Method: one current-thread runtime; one task per variant awaits `ready()` then `call()`
 // sequentially, N times (no oneshot: its frame is not part of the stack). 10,000 untimed warm-up
