@@ -88,7 +88,7 @@ class ErasedServiceImpl final : public ErasedService {
   explicit ErasedServiceImpl(S s) : svc_(std::move(s)) {}
   tower::detail::Eager<absl::StatusOr<Response<Body>>> call(Request<Body> req) const override {
     using Result = absl::StatusOr<Response<Body>>;
-    if constexpr (requires(const S& s, Request<Body> r) { s.oneshot(std::move(r)); }) {
+    if constexpr (tower::detail::HasOwnOneshot<S, Request<Body>>) {
       return tower::detail::as_eager<Result>(svc_.oneshot(std::move(req)));  // Router, BoxService
     } else {
       return tower::detail::as_eager<Result>(tower::oneshot(svc_, std::move(req)));

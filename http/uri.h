@@ -51,7 +51,7 @@ class Uri {
   static constexpr size_t kMaxLength = 65534;
 
   // "/" (origin-form).
-  Uri() = default;
+  Uri() noexcept { reset(); }
   Uri(const Uri&) = default;
   Uri& operator=(const Uri&) = default;
   // A moved-from Uri is "/" (its offsets would not fit an emptied string). Member-wise, not
@@ -123,8 +123,8 @@ class Uri {
   friend std::ostream& operator<<(std::ostream& os, const Uri& u);
 
  private:
-  // Back to "/", as default-constructed, field by field (a moved-from string has room for it:
-  // no allocation).
+  // "/", field by field: what a default-constructed Uri is, and what a moved-from one becomes
+  // (its string has room for it: no allocation).
   void reset() noexcept {
     buf_.assign(1, '/');
     scheme_end_ = authority_begin_ = host_end_ = authority_end_ = path_begin_ = 0;
@@ -137,15 +137,16 @@ class Uri {
     return std::string_view(buf_).substr(begin, end - begin);
   }
 
-  std::string buf_ = "/";
-  uint16_t scheme_end_ = 0;       // scheme: [0, scheme_end_)
-  uint16_t authority_begin_ = 0;  // authority: [authority_begin_, authority_end_)
-  uint16_t host_end_ = 0;         // host: [authority_begin_, host_end_)
-  uint16_t authority_end_ = 0;
-  uint16_t path_begin_ = 0;  // path: [path_begin_, path_end_); then '?' query, if any, to the end
-  uint16_t path_end_ = 1;
+  // Set by reset() ("/") or by parse().
+  std::string buf_;
+  uint16_t scheme_end_;       // scheme: [0, scheme_end_)
+  uint16_t authority_begin_;  // authority: [authority_begin_, authority_end_)
+  uint16_t host_end_;         // host: [authority_begin_, host_end_)
+  uint16_t authority_end_;
+  uint16_t path_begin_;  // path: [path_begin_, path_end_); then '?' query, if any, to the end
+  uint16_t path_end_;
   std::optional<uint16_t> port_;
-  Form form_ = Form::kOrigin;
+  Form form_;
 };
 
 }  // namespace weft::http

@@ -32,6 +32,8 @@ void raise_here(int signum) { ::pthread_kill(::pthread_self(), signum); }
 
 Task<bool> recv_once(Signal* s) { co_return co_await s->recv(); }
 
+// The 5 ms make it likely that the listeners are already waiting (the dispatcher's wake-up
+// path); a delivery that comes first is counted for them too, so the test holds either way.
 Task<bool> send_later(int signum) {
   co_await weft::time::sleep(5ms);
   raise_here(signum);

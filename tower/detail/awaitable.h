@@ -168,7 +168,8 @@ class Mapped {
 // await_resume out of line: its result came back through memory and was read with wider loads
 // than the stores that wrote it, a store-forwarding stall per layer and call.) await_resume and
 // the destructor are always inlined: clang otherwise leaves them out of line; forcing the other
-// awaiter functions too made g++'s 6-layer stack slower (41 -> 60 ns added in stack_bench).
+// awaiter functions too made g++'s 6-layer stack slower (stack_bench, unpinned: about +41 ns
+// added with these two, +60 to +68 with all of them).
 template <class A, class B>
 requires std::same_as<await_result_t<A>, await_result_t<B>>
 class OneOf {

@@ -9,9 +9,11 @@ namespace weft::http::proto::h1 {
 
 namespace {
 
+constexpr std::size_t kMaxNumber = 20;  // digits of 2^64 - 1
+
 // Writes a message head into memory reserved beforehand for its largest possible size: one
-// capacity check for the whole head instead of one per piece (a dozen std::string appends were
-// a tenth of the server's instructions per "hello" request).
+// capacity check for the whole head instead of one per piece (with a dozen std::string appends,
+// encode_response_head took 673 of http_echo's 7,779 instructions per GET /, callgrind).
 class HeadWriter {
  public:
   HeadWriter(std::string& out, std::size_t max_size) : out_(out) {
@@ -32,14 +34,15 @@ class HeadWriter {
     std::memcpy(p_, lit, N - 1);
     p_ += N - 1;
   }
-  void put_number(uint64_t v, int base = 10) { p_ = std::to_chars(p_, p_ + 20, v, base).ptr; }
+  void put_number(uint64_t v, int base = 10) {
+    p_ = std::to_chars(p_, p_ + kMaxNumber, v, base).ptr;
+  }
 
  private:
   std::string& out_;
   char* p_;
 };
 
-constexpr std::size_t kMaxNumber = 20;  // digits of 2^64 - 1
 // The longest framing line put_framing writes.
 constexpr std::size_t kMaxFraming = sizeof("content-length: \r\n") + kMaxNumber;
 
