@@ -8,9 +8,15 @@
 //
 // Defaults: 200 OK, HTTP/1.1, no headers, no extensions, a value-initialised body.
 // ResponseParts is the head alone (into_parts / from_parts, as for Request).
+//
+// As in Request, the head is boxed and the boxes are recycled through a small per-thread pool
+// that keeps their header vectors' capacity: a handler that sets a content-type then allocates
+// nothing for the head in steady state, and a response (or a StatusOr of one) moves through a
+// stack of services as a pointer and its body.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -28,29 +34,47 @@ struct ResponseParts {
   Extensions extensions;
 };
 
+namespace detail {
+// A cleared ResponseParts from this thread's pool (a new one when it is empty).
+ResponseParts* acquire_response_parts();
+// Clears `p` and keeps it in this thread's pool (or deletes it: see detail/parts_pool.h).
+struct RecycleResponseParts {
+  void operator()(ResponseParts* p) const noexcept;
+};
+using ResponsePartsBox = std::unique_ptr<ResponseParts, RecycleResponseParts>;
+}  // namespace detail
+
 template <class B>
 class Response {
  public:
   using Body = B;
 
-  Response() = default;
-  explicit Response(B body) : body_(std::move(body)) {}
-  Response(StatusCode status, B body) : body_(std::move(body)) { parts_.status = status; }
-  Response(ResponseParts parts, B body) : parts_(std::move(parts)), body_(std::move(body)) {}
+  Response() : parts_(detail::acquire_response_parts()) {}
+  explicit Response(B body) : parts_(detail::acquire_response_parts()), body_(std::move(body)) {}
+  Response(StatusCode status, B body)
+      : parts_(detail::acquire_response_parts()), body_(std::move(body)) {
+    parts_->status = status;
+  }
+  Response(ResponseParts parts, B body)
+      : parts_(detail::acquire_response_parts()), body_(std::move(body)) {
+    *parts_ = std::move(parts);
+  }
+  Response(Response&&) noexcept = default;
+  Response& operator=(Response&&) noexcept = default;
 
   static Response from_parts(ResponseParts parts, B body) {
     return Response(std::move(parts), std::move(body));
   }
-  std::pair<ResponseParts, B> into_parts() && { return {std::move(parts_), std::move(body_)}; }
+  std::pair<ResponseParts, B> into_parts() && { return {std::move(*parts_), std::move(body_)}; }
 
-  StatusCode& status() { return parts_.status; }
-  StatusCode status() const { return parts_.status; }
-  Version& version() { return parts_.version; }
-  Version version() const { return parts_.version; }
-  HeaderMap& headers() { return parts_.headers; }
-  const HeaderMap& headers() const { return parts_.headers; }
-  Extensions& extensions() { return parts_.extensions; }
-  const Extensions& extensions() const { return parts_.extensions; }
+  StatusCode& status() { return parts_->status; }
+  StatusCode status() const { return parts_->status; }
+  Version& version() { return parts_->version; }
+  Version version() const { return parts_->version; }
+  HeaderMap& headers() { return parts_->headers; }
+  const HeaderMap& headers() const { return parts_->headers; }
+  Extensions& extensions() { return parts_->extensions; }
+  const Extensions& extensions() const { return parts_->extensions; }
   B& body() { return body_; }
   const B& body() const { return body_; }
 
@@ -64,7 +88,13 @@ class Response {
   }
 
  private:
-  ResponseParts parts_;
+  template <class>
+  friend class Response;
+  Response(detail::ResponsePartsBox parts, B body)
+      : parts_(std::move(parts)), body_(std::move(body)) {}
+
+  // A moved-from Response may only be assigned to or destroyed.
+  detail::ResponsePartsBox parts_;
   B body_{};
 };
 

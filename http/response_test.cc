@@ -1,5 +1,5 @@
 // Response<B>: defaults (200 OK, HTTP/1.1), constructors, accessors, into_body, map_body
-// keeping the head, parts.
+// keeping the head, parts, recycled heads.
 #define BOOST_TEST_MODULE response_test
 #include "weft/http/response.h"
 
@@ -109,4 +109,32 @@ BOOST_AUTO_TEST_CASE(parts_round_trip) {
   ResponseParts fresh;
   BOOST_TEST((fresh.status == StatusCode::OK));
   BOOST_TEST((fresh.version == Version::kHttp11));
+}
+
+BOOST_AUTO_TEST_CASE(recycled_heads_come_back_clean_with_their_header_capacity) {
+  std::size_t capacity = 0;
+  {
+    Response<int> used = sample().map_body([](std::string) { return 1; });
+    used.version() = Version::kHttp10;
+    used.extensions().insert(Timing{7});
+    for (int i = 0; i < 8; ++i) BOOST_TEST(used.headers().append("x-n", "v").ok());
+    capacity = used.headers().capacity();
+  }  // its head goes back to this thread's pool
+  Response<int> next;
+  // A clean default head: 200 OK, HTTP/1.1, no headers, no extensions...
+  BOOST_TEST((next.status() == StatusCode::OK));
+  BOOST_TEST((next.version() == Version::kHttp11));
+  BOOST_TEST(next.headers().empty());
+  BOOST_TEST(next.extensions().get<Timing>() == nullptr);
+  // ...that kept the header vector of the head it recycles (the pool is last in, first out).
+  BOOST_TEST(next.headers().capacity() == capacity);
+
+  // A head whose headers grew large is freed, not pooled.
+  {
+    Response<int> big;
+    for (int i = 0; i < 100; ++i) BOOST_TEST(big.headers().append("x-n", "v").ok());
+  }
+  Response<int> after;
+  BOOST_TEST(after.headers().empty());
+  BOOST_TEST(after.headers().capacity() <= 32u);
 }
