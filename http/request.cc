@@ -15,9 +15,13 @@ void clear_parts(RequestParts& p) {
 
 }  // namespace
 
-RequestParts* acquire_request_parts() { return PartsPool<RequestParts>::acquire(); }
+template <>
+RequestParts* acquire_parts<RequestParts>() {
+  return PartsPool<RequestParts>::acquire();
+}
 
-void RecycleRequestParts::operator()(RequestParts* p) const noexcept {
+template <>
+void RecycleParts<RequestParts>::operator()(RequestParts* p) const noexcept {
   PartsPool<RequestParts>::recycle(p, &clear_parts);
 }
 

@@ -18,10 +18,10 @@
 #pragma once
 
 #include <functional>
-#include <memory>
 #include <type_traits>
 #include <utility>
 
+#include "weft/http/detail/parts_box.h"
 #include "weft/http/extensions.h"
 #include "weft/http/header_map.h"
 #include "weft/http/method.h"
@@ -39,14 +39,10 @@ struct RequestParts {
 };
 
 namespace detail {
-// A cleared RequestParts from this thread's pool (a new one when it is empty).
-RequestParts* acquire_request_parts();
-// Clears `p` and keeps it in this thread's pool (deletes it when the pool is full, or when its
-// header vector grew large).
-struct RecycleRequestParts {
-  void operator()(RequestParts* p) const noexcept;
-};
-using RequestPartsBox = std::unique_ptr<RequestParts, RecycleRequestParts>;
+template <>
+RequestParts* acquire_parts<RequestParts>();  // request.cc
+template <>
+void RecycleParts<RequestParts>::operator()(RequestParts* p) const noexcept;
 }  // namespace detail
 
 template <class B>
@@ -54,10 +50,11 @@ class Request {
  public:
   using Body = B;
 
-  Request() : parts_(detail::acquire_request_parts()) {}
-  explicit Request(B body) : parts_(detail::acquire_request_parts()), body_(std::move(body)) {}
+  Request() : parts_(detail::acquire_parts<RequestParts>()) {}
+  explicit Request(B body)
+      : parts_(detail::acquire_parts<RequestParts>()), body_(std::move(body)) {}
   Request(RequestParts parts, B body)
-      : parts_(detail::acquire_request_parts()), body_(std::move(body)) {
+      : parts_(detail::acquire_parts<RequestParts>()), body_(std::move(body)) {
     *parts_ = std::move(parts);
   }
   Request(Request&&) noexcept = default;
@@ -93,14 +90,14 @@ class Request {
  private:
   template <class>
   friend class Request;
-  Request(detail::RequestPartsBox parts, B body)
+  Request(detail::PartsBox<RequestParts> parts, B body)
       : parts_(std::move(parts)), body_(std::move(body)) {}
 
   // The head is boxed: a request moves through every layer of a service stack (and into each
   // coroutine frame on the way), and moving one pointer is much cheaper than moving the URI,
   // method and header vector (measured: ~1,000 instructions per request through the router).
   // A moved-from Request may only be assigned to or destroyed.
-  detail::RequestPartsBox parts_;
+  detail::PartsBox<RequestParts> parts_;
   B body_{};
 };
 

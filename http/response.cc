@@ -14,9 +14,13 @@ void clear_parts(ResponseParts& p) {
 
 }  // namespace
 
-ResponseParts* acquire_response_parts() { return PartsPool<ResponseParts>::acquire(); }
+template <>
+ResponseParts* acquire_parts<ResponseParts>() {
+  return PartsPool<ResponseParts>::acquire();
+}
 
-void RecycleResponseParts::operator()(ResponseParts* p) const noexcept {
+template <>
+void RecycleParts<ResponseParts>::operator()(ResponseParts* p) const noexcept {
   PartsPool<ResponseParts>::recycle(p, &clear_parts);
 }
 

@@ -16,10 +16,10 @@
 #pragma once
 
 #include <functional>
-#include <memory>
 #include <type_traits>
 #include <utility>
 
+#include "weft/http/detail/parts_box.h"
 #include "weft/http/extensions.h"
 #include "weft/http/header_map.h"
 #include "weft/http/status_code.h"
@@ -35,13 +35,10 @@ struct ResponseParts {
 };
 
 namespace detail {
-// A cleared ResponseParts from this thread's pool (a new one when it is empty).
-ResponseParts* acquire_response_parts();
-// Clears `p` and keeps it in this thread's pool (or deletes it: see detail/parts_pool.h).
-struct RecycleResponseParts {
-  void operator()(ResponseParts* p) const noexcept;
-};
-using ResponsePartsBox = std::unique_ptr<ResponseParts, RecycleResponseParts>;
+template <>
+ResponseParts* acquire_parts<ResponseParts>();  // response.cc
+template <>
+void RecycleParts<ResponseParts>::operator()(ResponseParts* p) const noexcept;
 }  // namespace detail
 
 template <class B>
@@ -49,14 +46,15 @@ class Response {
  public:
   using Body = B;
 
-  Response() : parts_(detail::acquire_response_parts()) {}
-  explicit Response(B body) : parts_(detail::acquire_response_parts()), body_(std::move(body)) {}
+  Response() : parts_(detail::acquire_parts<ResponseParts>()) {}
+  explicit Response(B body)
+      : parts_(detail::acquire_parts<ResponseParts>()), body_(std::move(body)) {}
   Response(StatusCode status, B body)
-      : parts_(detail::acquire_response_parts()), body_(std::move(body)) {
+      : parts_(detail::acquire_parts<ResponseParts>()), body_(std::move(body)) {
     parts_->status = status;
   }
   Response(ResponseParts parts, B body)
-      : parts_(detail::acquire_response_parts()), body_(std::move(body)) {
+      : parts_(detail::acquire_parts<ResponseParts>()), body_(std::move(body)) {
     *parts_ = std::move(parts);
   }
   Response(Response&&) noexcept = default;
@@ -90,11 +88,11 @@ class Response {
  private:
   template <class>
   friend class Response;
-  Response(detail::ResponsePartsBox parts, B body)
+  Response(detail::PartsBox<ResponseParts> parts, B body)
       : parts_(std::move(parts)), body_(std::move(body)) {}
 
   // A moved-from Response may only be assigned to or destroyed.
-  detail::ResponsePartsBox parts_;
+  detail::PartsBox<ResponseParts> parts_;
   B body_{};
 };
 
