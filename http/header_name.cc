@@ -76,8 +76,7 @@ absl::StatusOr<HeaderName> HeaderName::parse(std::string_view s) {
   char stack[kLongestStandard];
   char* out = stack;
   if (s.size() > sizeof(stack)) {
-    name.custom_.resize(s.size());
-    out = name.custom_.data();
+    out = name.custom_.assign_for_overwrite(s.size());
   }
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = detail::byte_at(s, i);
@@ -94,7 +93,7 @@ absl::StatusOr<HeaderName> HeaderName::parse(std::string_view s) {
     if (std::optional<uint8_t> i = find_standard(lower)) {
       name.standard_ = *i;
     } else {
-      name.custom_.assign(lower);
+      name.custom_ = detail::InlineString(lower);
     }
   }
   return name;

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "weft/http/detail/chars.h"
+#include "weft/http/detail/inline_string.h"
 
 namespace weft::http {
 
@@ -123,7 +124,7 @@ class HeaderName {
 
   std::string_view as_str() const {
     return standard_ != kCustom ? detail::kStandardHeaderNames[standard_]
-                                : std::string_view(custom_);
+                                : custom_.view();
   }
 
   friend bool operator==(const HeaderName& a, const HeaderName& b) {
@@ -151,7 +152,7 @@ class HeaderName {
   HeaderName() = default;
 
   uint8_t standard_ = kCustom;  // index into kStandardHeaderNames, or kCustom
-  std::string custom_;          // the name when standard_ == kCustom
+  detail::InlineString custom_;  // the name when standard_ == kCustom
 };
 
 // Well-known names (the standard ones: they never allocate).

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "weft/http/detail/inline_string.h"
 
 namespace weft::http {
 
@@ -34,7 +35,7 @@ class HeaderValue {
   // Decimal digits, e.g. for content-length.
   static HeaderValue from_integer(uint64_t n);
 
-  std::string_view as_str() const { return value_; }
+  std::string_view as_str() const { return value_.view(); }
   bool empty() const { return value_.empty(); }
   size_t size() const { return value_.size(); }
 
@@ -46,7 +47,7 @@ class HeaderValue {
   friend bool operator==(const HeaderValue& a, const HeaderValue& b) {
     return a.value_ == b.value_;
   }
-  friend bool operator==(const HeaderValue& a, std::string_view b) { return a.value_ == b; }
+  friend bool operator==(const HeaderValue& a, std::string_view b) { return a.value_.view() == b; }
 
   // The value in quotes with non-printable bytes escaped, or Sensitive.
   friend std::ostream& operator<<(std::ostream& os, const HeaderValue& v);
@@ -54,7 +55,7 @@ class HeaderValue {
  private:
   explicit HeaderValue(std::string_view s) : value_(s) {}
 
-  std::string value_;
+  detail::InlineString value_;  // up to 23 bytes inline
   bool sensitive_ = false;
 };
 

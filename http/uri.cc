@@ -165,14 +165,14 @@ absl::StatusOr<Uri> Uri::parse(std::string_view s) {
 
   // origin-form
   if (s[0] == '/') {
-    uri.buf_.assign(target);
+    uri.buf_ = detail::InlineString(target);
     uri.path_end_ = static_cast<uint16_t>(std::min(target.find('?'), target.size()));
     return uri;
   }
 
   // asterisk-form
   if (s == "*") {
-    uri.buf_ = "*";
+    uri.buf_ = detail::InlineString("*");
     uri.form_ = Form::kAsterisk;
     return uri;
   }
@@ -186,8 +186,7 @@ absl::StatusOr<Uri> Uri::parse(std::string_view s) {
     absl::StatusOr<Authority> a = parse_authority(authority, /*require_port=*/false);
     if (!a.ok()) return a.status();
 
-    std::string& b = uri.buf_;
-    b.clear();
+    std::string b;
     b.reserve(n + 3 + authority.size() + 1 + path_and_query.size());
     b.append(s.substr(0, n));
     for (char& c : b) c = detail::kAsciiLower[static_cast<unsigned char>(c)];
@@ -205,6 +204,7 @@ absl::StatusOr<Uri> Uri::parse(std::string_view s) {
     uri.port_ = a->port;
     uri.path_begin_ = static_cast<uint16_t>(path_begin);
     uri.path_end_ = static_cast<uint16_t>(std::min(b.find('?', path_begin), b.size()));
+    uri.buf_ = detail::InlineString(b);
     return uri;
   }
 
@@ -212,7 +212,7 @@ absl::StatusOr<Uri> Uri::parse(std::string_view s) {
   if (find_any(s, "/?#") == s.size()) {
     absl::StatusOr<Authority> a = parse_authority(s, /*require_port=*/true);
     if (!a.ok()) return a.status();
-    uri.buf_.assign(s);
+    uri.buf_ = detail::InlineString(s);
     uri.form_ = Form::kAuthority;
     uri.host_end_ = static_cast<uint16_t>(a->host_length);
     uri.authority_end_ = static_cast<uint16_t>(s.size());
@@ -229,7 +229,7 @@ absl::StatusOr<Uri> Uri::parse(std::string_view s) {
 
 std::string_view Uri::query() const {
   if (path_end_ >= buf_.size()) return {};
-  return std::string_view(buf_).substr(path_end_ + 1);
+  return buf_.view().substr(path_end_ + 1);
 }
 
 std::optional<std::string> Uri::query_param(std::string_view key) const {
@@ -259,6 +259,6 @@ std::optional<std::string> Uri::percent_decode(std::string_view s) {
   return decode(s, /*plus_is_space=*/false);
 }
 
-std::ostream& operator<<(std::ostream& os, const Uri& u) { return os << u.buf_; }
+std::ostream& operator<<(std::ostream& os, const Uri& u) { return os << u.buf_.view(); }
 
 }  // namespace weft::http

@@ -39,6 +39,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "weft/http/detail/inline_string.h"
 
 namespace weft::http {
 
@@ -107,7 +108,7 @@ class Uri {
   std::string path_and_query() const { return std::string(path_and_query_view()); }
   std::string_view path_and_query_view() const { return view(path_begin_, buf_.size()); }
   // The whole URI, normalised as described above, without fragment.
-  std::string to_string() const { return buf_; }
+  std::string to_string() const { return std::string(buf_.view()); }
 
   // The first value of `key` in the query (as in application/x-www-form-urlencoded: pairs
   // split on '&' (empty pairs skipped), key and value on the first '='; both '+'- and
@@ -126,7 +127,7 @@ class Uri {
   // "/", field by field: what a default-constructed Uri is, and what a moved-from one becomes
   // (its string has room for it: no allocation).
   void reset() noexcept {
-    buf_.assign(1, '/');
+    *buf_.assign_for_overwrite(1) = '/';
     scheme_end_ = authority_begin_ = host_end_ = authority_end_ = path_begin_ = 0;
     path_end_ = 1;
     port_.reset();
@@ -134,11 +135,11 @@ class Uri {
   }
 
   std::string_view view(size_t begin, size_t end) const {
-    return std::string_view(buf_).substr(begin, end - begin);
+    return buf_.view().substr(begin, end - begin);
   }
 
   // Set by reset() ("/") or by parse().
-  std::string buf_;
+  detail::InlineString buf_;  // up to 23 bytes inline
   uint16_t scheme_end_;       // scheme: [0, scheme_end_)
   uint16_t authority_begin_;  // authority: [authority_begin_, authority_end_)
   uint16_t host_end_;         // host: [authority_begin_, host_end_)
