@@ -26,24 +26,30 @@ bool may_hold_a_control(uint64_t w) {
   return (below_space | ((del - kOnes) & ~del & kHigh)) != 0;
 }
 
-// The position of the first byte a field value does not allow, or npos. Eight bytes at a time;
-// a word that may hold a control, and the tail, byte by byte.
+// The first byte in [from, to) that a field value does not allow, or npos.
+size_t first_invalid_byte(std::string_view s, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i) {
+    if (!detail::kFieldValue[detail::byte_at(s, i)]) return i;
+  }
+  return std::string_view::npos;
+}
+
+// The position of the first byte a field value does not allow, or npos. Eight bytes at a time,
+// the last word overlapping the one before it (its bytes there are known good); a word that
+// may hold a control is checked byte by byte. Values under eight bytes, byte by byte.
 size_t first_invalid(std::string_view s) {
-  size_t i = 0;
-  for (;;) {
-    size_t end = s.size();
-    for (; i + 8 <= s.size(); i += 8) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      if (may_hold_a_control(w)) {
-        end = i + 8;
-        break;
+  const size_t n = s.size();
+  if (n < 8) return first_invalid_byte(s, 0, n);
+  for (size_t i = 0;; i += 8) {
+    const size_t at = i + 8 <= n ? i : n - 8;
+    uint64_t w;
+    std::memcpy(&w, s.data() + at, 8);
+    if (may_hold_a_control(w)) {
+      if (size_t bad = first_invalid_byte(s, at, at + 8); bad != std::string_view::npos) {
+        return bad;
       }
     }
-    for (; i < end; ++i) {
-      if (!detail::kFieldValue[detail::byte_at(s, i)]) return i;
-    }
-    if (i == s.size()) return std::string_view::npos;
+    if (at == n - 8) return std::string_view::npos;
   }
 }
 

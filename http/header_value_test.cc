@@ -61,10 +61,11 @@ BOOST_AUTO_TEST_CASE(rejects_cr_lf_nul_and_other_controls) {
   BOOST_TEST(message(del.status()).find("0x7F at position 1") != std::string::npos);
 }
 
-// Every byte, at every position of values long enough for the word-at-a-time scan (and a tail),
-// is accepted exactly when the byte table allows it, and a rejection names its position.
+// Every byte, at every position of values short and long enough for the word-at-a-time scan
+// (and its overlapping last word), is accepted exactly when the byte table allows it, and a
+// rejection names its position.
 BOOST_AUTO_TEST_CASE(every_byte_at_every_position_of_a_long_value) {
-  for (std::size_t len : {1u, 7u, 8u, 9u, 16u, 23u}) {
+  for (std::size_t len : {1u, 7u, 8u, 9u, 13u, 15u, 16u, 17u, 23u}) {
     for (std::size_t pos = 0; pos < len; ++pos) {
       for (int b = 0; b < 256; ++b) {
         std::string s(len, 'a');
@@ -82,6 +83,13 @@ BOOST_AUTO_TEST_CASE(every_byte_at_every_position_of_a_long_value) {
   // Two bad bytes: the first one is reported, wherever the words split.
   BOOST_TEST(message(HeaderValue::parse("abcdefghij\x01lmnop\x7F").status()).find("position 10") !=
              std::string::npos);
+  // The last word overlaps the one before it: the first bad byte is still the one reported.
+  BOOST_TEST(message(HeaderValue::parse("abcdefgh\x01ij\x02").status()).find("position 8") !=
+             std::string::npos);
+  BOOST_TEST(message(HeaderValue::parse("a\tc\x01"
+                                        "efghij")
+                         .status())
+                 .find("position 3") != std::string::npos);
   // A tab with a control later in the same word: the control is still found.
   BOOST_TEST(!HeaderValue::parse("a\tb\x1F"
                                  "cdefgh")
