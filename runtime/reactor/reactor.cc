@@ -105,33 +105,34 @@ void ScheduledIo::set_readiness(uint32_t bits) {
       break;
     }
   }
-  // Wake outside the lock: collect the matching waiters first. Typically 0-2 waiters.
-  Waker wake_list[8];
-  int n = 0;
+  // Wake outside the lock, one waiter at a time: the scan that takes a waiter also says whether
+  // another one matches, so the usual single waiter costs one pass and no list of wakers.
+  // A waiter that registers between two passes sees the bits set above and does not suspend.
   for (;;) {
-    bool more = false;
+    Waker waker;
+    bool took = false, more = false;
     {
       std::lock_guard<weft::sync::SpinLock> lock(mu_);
       for (ReadinessAwaiter* w = waiters_; w != nullptr;) {
         ReadinessAwaiter* next = w->next_;
         if (bits & mask_for(w->interest_)) {
-          if (n == 8) {
+          if (took) {
             more = true;
             break;
           }
+          took = true;
           if (w->prev_ != nullptr)
             w->prev_->next_ = next;
           else
             waiters_ = next;
           if (next != nullptr) next->prev_ = w->prev_;
           w->linked_ = false;
-          wake_list[n++] = std::move(w->waker_);
+          waker = std::move(w->waker_);
         }
         w = next;
       }
     }
-    for (int i = 0; i < n; ++i) std::move(wake_list[i]).wake();
-    n = 0;
+    if (waker) std::move(waker).wake();
     if (!more) break;
   }
 }
