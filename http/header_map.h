@@ -9,7 +9,7 @@
 //   h.remove("set-cookie");                            // every value; returns how many
 //
 // Storage is one vector of entries (the parser reserves the exact count: one allocation per
-// map); names of standard headers and values of at most 15 bytes need no allocation of their
+// map); names of standard headers and values of at most 23 bytes need no allocation of their
 // own. The map itself is 3 words, so requests and responses stay small and cheap to move
 // through a stack of services (an inline array of entries made every move and every coroutine
 // frame holding a request copy ~650 bytes: measured slower per request). Lookups are a linear

@@ -11,7 +11,7 @@
 //
 // Representation: the names in detail::kStandardHeaderNames (the `header::` constants) are
 // stored as a one-byte index, whatever their length, so parsing or copying them never
-// allocates; any other name is a std::string (no allocation up to 15 bytes, the SSO size).
+// allocates; any other name is a detail::InlineString (no allocation up to 23 bytes).
 // parse() and from_static() always pick the index for a standard name, so two names are equal
 // exactly when their indexes are equal and, for custom names, their strings are.
 #pragma once
@@ -123,8 +123,7 @@ class HeaderName {
   static HeaderName from_static(std::string_view s);
 
   std::string_view as_str() const {
-    return standard_ != kCustom ? detail::kStandardHeaderNames[standard_]
-                                : custom_.view();
+    return standard_ != kCustom ? detail::kStandardHeaderNames[standard_] : custom_.view();
   }
 
   friend bool operator==(const HeaderName& a, const HeaderName& b) {
@@ -151,7 +150,7 @@ class HeaderName {
 
   HeaderName() = default;
 
-  uint8_t standard_ = kCustom;  // index into kStandardHeaderNames, or kCustom
+  uint8_t standard_ = kCustom;   // index into kStandardHeaderNames, or kCustom
   detail::InlineString custom_;  // the name when standard_ == kCustom
 };
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "http/detail/test_allocations.h"
 
 using weft::http::HeaderValue;
 
@@ -148,4 +149,22 @@ BOOST_AUTO_TEST_CASE(prints_escaped_or_redacted) {
   std::ostringstream redacted;
   redacted << v;
   BOOST_TEST(redacted.str() == "Sensitive");
+}
+
+BOOST_AUTO_TEST_CASE(values_up_to_23_bytes_are_kept_without_allocating) {
+  weft::http::testing::Allocations allocs;
+  absl::StatusOr<HeaderValue> host = HeaderValue::parse("service.internal:443");
+  HeaderValue moved = *std::move(host);
+  HeaderValue copy = moved;
+  HeaderValue longest = HeaderValue::from_static("application/grpc+proto");  // 22 bytes
+  HeaderValue number = HeaderValue::from_integer(18446744073709551615ull);   // 20 digits
+  const long small = allocs.count();
+  HeaderValue big = HeaderValue::from_static("text/html; charset=utf-8");  // 24 bytes
+  const long with_big = allocs.count();
+  BOOST_TEST(small == 0);
+  BOOST_TEST(with_big == 1);
+  BOOST_TEST(copy == "service.internal:443");
+  BOOST_TEST(longest == "application/grpc+proto");
+  BOOST_TEST(number == "18446744073709551615");
+  BOOST_TEST(big == "text/html; charset=utf-8");
 }

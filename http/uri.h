@@ -26,7 +26,7 @@
 // ("http://h?x" becomes "http://h/?x"), so to_string() and path_and_query() never lack the
 // path. Host and path keep their case and escapes.
 //
-// Representation: one std::string holding the URI (no allocation up to 15 bytes) plus 16-bit
+// Representation: one detail::InlineString holding the URI (no allocation up to 23 bytes), 16-bit
 // offsets of its parts; the accessors return views into it. Default-constructed: "/".
 #pragma once
 
@@ -56,8 +56,8 @@ class Uri {
   Uri(const Uri&) = default;
   Uri& operator=(const Uri&) = default;
   // A moved-from Uri is "/" (its offsets would not fit an emptied string). Member-wise, not
-  // swap-based: a request's URI moves through every layer of a stack, and swapping two short
-  // (SSO) strings costs several times a move.
+  // swap-based: a request's URI moves through every layer of a stack, and a swap costs several
+  // times a move.
   Uri(Uri&& other) noexcept
       : buf_(std::move(other.buf_)),
         scheme_end_(other.scheme_end_),

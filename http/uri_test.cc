@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "http/detail/test_allocations.h"
 
 using weft::http::Uri;
 using Form = weft::http::Uri::Form;
@@ -361,4 +362,19 @@ BOOST_AUTO_TEST_CASE(copies_compare_and_print) {
   std::ostringstream os;
   os << parse_ok("HTTP://h?x#y");
   BOOST_TEST(os.str() == "http://h/?x");
+}
+
+BOOST_AUTO_TEST_CASE(targets_up_to_23_bytes_are_kept_without_allocating) {
+  weft::http::testing::Allocations allocs;
+  absl::StatusOr<Uri> u = Uri::parse("/users/12345?tab=orders");  // 23 bytes
+  Uri moved = *std::move(u);
+  Uri copy = moved;
+  const long small = allocs.count();
+  absl::StatusOr<Uri> longer = Uri::parse("/users/12345?tab=orders&x");
+  const long with_longer = allocs.count();
+  BOOST_TEST(small == 0);
+  BOOST_TEST(with_longer >= 1);
+  BOOST_TEST(copy.path() == "/users/12345");
+  BOOST_TEST(copy.query() == "tab=orders");
+  BOOST_TEST(longer->query() == "tab=orders&x");
 }
