@@ -126,6 +126,14 @@ int Parser::on_headers_complete(llhttp_t* p) {
   s->in_body_ = true;
   s->last_was_value_ = false;
   if (s->kind_ == Kind::kResponse && s->skip_body_) return 1;  // no body follows; no pause
+  // A request without a body (and not an upgrade, which llhttp ends its own way): run on to
+  // on_message_complete, which pauses; execute() reports kHead now and kMessageComplete on the
+  // next call without entering llhttp again. Transfer-Encoding without chunked still pauses
+  // here, so take_request_head answers it (llhttp would fail it after this callback).
+  if (s->kind_ == Kind::kRequest && p->upgrade == 0 && p->content_length == 0 &&
+      (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) == 0) {
+    return 0;
+  }
   return HPE_PAUSED;
 }
 
