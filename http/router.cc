@@ -261,7 +261,13 @@ struct Match {
   Kind kind = Kind::kEndpoint;
   int32_t index = -1;
   std::size_t rest_pos = 0;  // kNest: where the nested router's path starts
-  std::array<std::string_view, Router::kMaxParams> values;
+  // The captured segments; only the first n are set. A plain pair rather than a string_view,
+  // so that building a Match per request does not zero the whole array.
+  struct Piece {
+    const char* data;
+    std::size_t size;
+  };
+  std::array<Piece, Router::kMaxParams> values;
   std::size_t n = 0;
 };
 
@@ -292,12 +298,13 @@ bool match_node(const Node& node, std::string_view path, std::size_t pos, Match&
     if (it != node.statics.end() && match_node(*it->second, path, end, m)) return true;
   }
   if (node.param != nullptr && !seg.empty() && m.n < m.values.size()) {
-    m.values[m.n++] = seg;
+    m.values[m.n++] = Match::Piece{seg.data(), seg.size()};
     if (match_node(*node.param, path, end, m)) return true;
     --m.n;
   }
   if (node.wildcard >= 0 && m.n < m.values.size()) {
-    m.values[m.n++] = path.substr(start);
+    std::string_view rest = path.substr(start);
+    m.values[m.n++] = Match::Piece{rest.data(), rest.size()};
     m.kind = Match::Kind::kEndpoint;
     m.index = node.wildcard;
     return true;
@@ -364,7 +371,9 @@ struct RouterCore {
     if (params == nullptr) params = req.extensions().insert(PathParams());
     for (std::size_t i = 0; i < n; ++i) {
       std::string value;
-      if (!percent_decode(m.values[i], value)) return false;
+      if (!percent_decode(std::string_view(m.values[i].data, m.values[i].size), value)) {
+        return false;
+      }
       params->push(names[i], std::move(value));
     }
     return true;
