@@ -15,10 +15,14 @@
 namespace weft::http {
 namespace {
 
-// Bytes a URI may contain at all: visible ASCII ('!'..'~').
-constexpr std::array<bool, 256> kUriByte = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0x21; c < 0x7F; ++c) t[c] = true;
+// Bytes a URI may contain at all: visible ASCII ('!'..'~'). The two that end the path are
+// marked, so that one pass validates and finds them.
+enum UriByte : uint8_t { kBadByte, kPlain, kQuestion, kHash };
+constexpr std::array<UriByte, 256> kUriByte = [] {
+  std::array<UriByte, 256> t{};
+  for (int c = 0x21; c < 0x7F; ++c) t[c] = kPlain;
+  t['?'] = kQuestion;
+  t['#'] = kHash;
   return t;
 }();
 
@@ -152,21 +156,26 @@ absl::StatusOr<Uri> Uri::parse(std::string_view s) {
   if (s.size() > kMaxLength) {
     return invalid(absl::StrCat(s.size(), " bytes, longer than ", kMaxLength));
   }
+  size_t question = s.size(), hash = s.size();  // the first of each
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = detail::byte_at(s, i);
-    if (!kUriByte[c]) {
-      return invalid(absl::StrCat("byte ", detail::describe_byte(c), " at position ", i,
-                                  " is not allowed (controls, spaces and non-ASCII bytes must "
-                                  "be percent-encoded)"));
+    if (UriByte k = kUriByte[c]; k != kPlain) {
+      if (k == kBadByte) {
+        return invalid(absl::StrCat("byte ", detail::describe_byte(c), " at position ", i,
+                                    " is not allowed (controls, spaces and non-ASCII bytes must "
+                                    "be percent-encoded)"));
+      }
+      if (k == kQuestion && question == s.size()) question = i;
+      if (k == kHash && hash == s.size()) hash = i;
     }
   }
-  std::string_view target = s.substr(0, s.find('#'));  // the fragment is dropped
+  std::string_view target = s.substr(0, hash);  // the fragment is dropped
   Uri uri;
 
   // origin-form
   if (s[0] == '/') {
     uri.buf_ = detail::InlineString(target);
-    uri.path_end_ = static_cast<uint16_t>(std::min(target.find('?'), target.size()));
+    uri.path_end_ = static_cast<uint16_t>(std::min(question, target.size()));
     return uri;
   }
 
