@@ -23,9 +23,16 @@ using weft::Task;
 using Req = http::Request<http::Body>;
 using Resp = http::Response<http::Body>;
 
+// Built (and validated) once; each response takes a copy, which for a value this short is a
+// 24-byte copy.
+const http::HeaderValue& text_plain() {
+  static const http::HeaderValue v = http::HeaderValue::from_static("text/plain");
+  return v;
+}
+
 Resp text(http::Body body) {
   Resp r(std::move(body));
-  r.headers().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+  r.headers().insert(http::header::CONTENT_TYPE, text_plain());
   return r;
 }
 
@@ -60,7 +67,8 @@ Task<absl::StatusOr<Resp>> echo(Req req) {
 
 Task<void> produce_chunks(http::BodySender tx, uint64_t n) {
   for (uint64_t i = 0; i < n; ++i) {
-    absl::Status st = co_await tx.send_data(weft::io::Bytes::from("chunk " + std::to_string(i) + "\n"));
+    absl::Status st =
+        co_await tx.send_data(weft::io::Bytes::from("chunk " + std::to_string(i) + "\n"));
     if (!st.ok()) co_return;  // the client went away
   }
 }
@@ -71,7 +79,7 @@ Task<absl::StatusOr<Resp>> stream(Req req) {
   auto [tx, body] = http::Body::channel(16);
   weft::spawn(produce_chunks(std::move(tx), *n));
   Resp r(std::move(body));
-  r.headers().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+  r.headers().insert(http::header::CONTENT_TYPE, text_plain());
   co_return r;
 }
 
@@ -91,9 +99,8 @@ http::Router make_router() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return examples::run_http_service(
-      argc, argv,
-      "HTTP/1.1 echo server: http_echo --port=N [--workers=N] "
-      "[--mode=work-stealing|thread-per-core]",
-      [](const weft::Runtime&) { return make_router(); });
+  return examples::run_http_service(argc, argv,
+                                    "HTTP/1.1 echo server: http_echo --port=N [--workers=N] "
+                                    "[--mode=work-stealing|thread-per-core]",
+                                    [](const weft::Runtime&) { return make_router(); });
 }
