@@ -45,6 +45,7 @@
 #include "weft/runtime/net/socket_addr.h"
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/sync/notify.h"
+#include "weft/runtime/task/header.h"
 #include "weft/runtime/testing/test_runtime.h"
 #include "weft/runtime/testing/thread_helpers.h"
 #include "weft/runtime/time/sleep.h"
@@ -126,6 +127,11 @@ Task<Result> hello(Req) { co_return text("Hello, world!"); }
 
 // The request target back.
 Task<Result> path(Req req) { co_return text(req.uri().path_and_query()); }
+
+// Synchronous: how many coroutine frames this thread has allocated so far.
+Result frames_so_far(Req) {
+  return text(std::to_string(weft::detail::frame_cache_stats().allocations));
+}
 
 // The body streams back as it arrives; the content-type is echoed.
 Task<Result> echo(Req req, Probe& probe) {
@@ -277,6 +283,7 @@ http::Router make_router(std::shared_ptr<Probe> probe) {
   r.with_state(std::move(probe))
       .get("/", &hello)
       .get("/path", &path)
+      .get("/frames", &frames_so_far)
       .post("/echo", &echo)
       .post("/collect", &collect)
       .post("/count", &count)
@@ -519,6 +526,26 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_socket) {
       }
     }
   }
+}
+
+// Parsing, routing, a synchronous handler and writing the answer allocate no coroutine frame:
+// the frame serving the request (Conn::serve_one) is the only one.
+BOOST_AUTO_TEST_CASE(a_keep_alive_request_to_a_synchronous_handler_costs_one_frame) {
+  TestServer srv(Flavor::kCurrentThread);  // one thread: its frame count is the server's
+  RawConn c(srv.port());
+  BOOST_REQUIRE(c.connected());
+  std::vector<uint64_t> counts;
+  for (int i = 0; i < 20; ++i) {
+    c.send(get_request("/frames"));
+    RawResponse r = c.read_response();
+    BOOST_REQUIRE(r.status == 200);
+    counts.push_back(std::stoull(r.body));
+  }
+  std::vector<uint64_t> per_request;
+  for (std::size_t i = 1; i < counts.size(); ++i) per_request.push_back(counts[i] - counts[i - 1]);
+  std::sort(per_request.begin(), per_request.end());
+  BOOST_TEST(per_request.front() == 1u);
+  BOOST_TEST(per_request[per_request.size() / 2] == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(curl_reuses_the_connection) {
