@@ -19,7 +19,8 @@
 //
 // Fields:
 //   * route: the pattern the Router matched (http::MatchedPath, e.g. "/users/{id}"); when no
-//     route matched, the path, and `route_matched` is false. The query string is never logged (it may hold secrets).
+//     route matched, the path, and `route_matched` is false. The query string is never logged (it
+//     may hold secrets).
 //   * status: what the server sends: the response's status, or http::from_status(error) when the
 //     inner service failed (the server turns an error into exactly that), 500 for an exception;
 //     0 when there was no response at all (the call was cancelled).
@@ -194,14 +195,19 @@ class TraceCall {
   std::atomic<uint64_t> bytes_in_{0};
   std::atomic<uint64_t> bytes_out_{0};
   std::atomic<bool> done_{false};
-  uint8_t flags_ = 0x01;  // the trace flags, for the response's traceparent
+  uint8_t flags_ = 0x01;                // the trace flags, for the response's traceparent
   std::shared_ptr<std::string> route_;  // http::MatchedPath, filled by the Router
 };
 
-// Destroyed without disarm(): the call was cancelled (its frame destroyed mid-call).
+// Destroyed while armed: the call was cancelled (its task destroyed before it answered, maybe
+// before it ever ran). Moving it hands the duty on.
 struct TraceCancelGuard {
   std::shared_ptr<TraceCall> call;
   bool armed = true;
+  explicit TraceCancelGuard(std::shared_ptr<TraceCall> c) : call(std::move(c)) {}
+  TraceCancelGuard(TraceCancelGuard&& o) noexcept
+      : call(std::move(o.call)), armed(std::exchange(o.armed, false)) {}
+  TraceCancelGuard& operator=(TraceCancelGuard&&) = delete;
   ~TraceCancelGuard() {
     if (armed) call->on_cancel();
   }
@@ -223,10 +229,27 @@ class Trace {
   auto ready() const requires tower::detail::ReadyGivesStatusOr<S> { return inner_.ready(); }
 
   // The inner response with `traceparent` set and its streamed body counted; errors unchanged.
+  // The clock starts here, when call() is invoked (as in tower-http), not when the returned
+  // task is first polled; a task destroyed before it answers is logged as cancelled.
   Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit,
                                   Req req) const requires tower::ServiceFor<S, Req, Resp> {
-    detail::TraceCancelGuard guard{detail::TraceCall::begin(cfg_, req)};
-    auto fut = inner_.call(std::move(permit), std::move(req));
+    std::shared_ptr<detail::TraceCall> trace = detail::TraceCall::begin(cfg_, req);
+    using Fut = decltype(inner_.call(std::move(permit), std::move(req)));
+    std::optional<Fut> fut;
+    try {
+      fut.emplace(inner_.call(std::move(permit), std::move(req)));
+    } catch (...) {
+      detail::trace_exception(*trace);
+      throw;
+    }
+    return observe(detail::TraceCancelGuard(std::move(trace)), std::move(*fut));
+  }
+
+  const S& inner() const { return inner_; }
+
+ private:
+  template <class Fut>
+  static Task<absl::StatusOr<Resp>> observe(detail::TraceCancelGuard guard, Fut fut) {
     absl::StatusOr<Resp> r = absl::UnknownError("no response");
     try {
       r = co_await std::move(fut);
@@ -244,9 +267,6 @@ class Trace {
     co_return std::move(r);
   }
 
-  const S& inner() const { return inner_; }
-
- private:
   S inner_;
   std::shared_ptr<const detail::TraceConfig> cfg_;
 };
