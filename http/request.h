@@ -38,13 +38,6 @@ struct RequestParts {
   Extensions extensions;
 };
 
-namespace detail {
-template <>
-RequestParts* acquire_parts<RequestParts>();  // request.cc
-template <>
-void RecycleParts<RequestParts>::operator()(RequestParts* p) const noexcept;
-}  // namespace detail
-
 template <class B>
 class Request {
  public:

@@ -34,13 +34,6 @@ struct ResponseParts {
   Extensions extensions;
 };
 
-namespace detail {
-template <>
-ResponseParts* acquire_parts<ResponseParts>();  // response.cc
-template <>
-void RecycleParts<ResponseParts>::operator()(ResponseParts* p) const noexcept;
-}  // namespace detail
-
 template <class B>
 class Response {
  public:

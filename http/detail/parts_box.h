@@ -1,10 +1,10 @@
 // PartsBox<Parts>: the box a Request or Response keeps its head in (RequestParts,
-// ResponseParts), taken from and given back to a per-thread pool (detail/parts_pool.h).
+// ResponseParts), taken from and given back to a per-thread pool (detail/parts_pool.cc).
 //
 //   detail::PartsBox<RequestParts> head(detail::acquire_parts<RequestParts>());   // cleared
 //   // ...destroying the box clears the head and pools it, header capacity kept
 //
-// Defined for RequestParts in request.cc and for ResponseParts in response.cc.
+// Defined, and instantiated for RequestParts and ResponseParts, in detail/parts_pool.cc.
 #pragma once
 
 #include <memory>
@@ -15,7 +15,7 @@ namespace weft::http::detail {
 template <class Parts>
 Parts* acquire_parts();
 
-// Clears `p` and keeps it in this thread's pool (or deletes it: see detail/parts_pool.h).
+// Clears `p` and keeps it in this thread's pool (or deletes it: see detail/parts_pool.cc).
 template <class Parts>
 struct RecycleParts {
   void operator()(Parts* p) const noexcept;

@@ -234,6 +234,8 @@ class Trace {
   Task<absl::StatusOr<Resp>> call(tower::permit_t<S> permit,
                                   Req req) const requires tower::ServiceFor<S, Req, Resp> {
     std::shared_ptr<detail::TraceCall> trace = detail::TraceCall::begin(cfg_, req);
+    // The inner call first, the guard after: a guard built before an inner call that throws
+    // would log the call as cancelled instead of as the exception.
     using Fut = decltype(inner_.call(std::move(permit), std::move(req)));
     std::optional<Fut> fut;
     try {

@@ -4,8 +4,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 
@@ -61,16 +61,19 @@ ReadyEvent ReadinessAwaiter::await_resume() {
 ReadinessAwaiter::~ReadinessAwaiter() {
   if (!linked_) return;
   std::lock_guard<weft::sync::SpinLock> lock(io_->mu_);
-  if (!linked_) return;
-  if (prev_ != nullptr)
-    prev_->next_ = next_;
-  else
-    io_->waiters_ = next_;
-  if (next_ != nullptr) next_->prev_ = prev_;
-  linked_ = false;
+  if (linked_) io_->unlink(this);
 }
 
 // ---- ScheduledIo ----
+
+void ScheduledIo::unlink(ReadinessAwaiter* w) {
+  if (w->prev_ != nullptr)
+    w->prev_->next_ = w->next_;
+  else
+    waiters_ = w->next_;
+  if (w->next_ != nullptr) w->next_->prev_ = w->prev_;
+  w->linked_ = false;
+}
 
 ReadyEvent ScheduledIo::peek(Interest interest) const {
   uint64_t s = state_.load(std::memory_order_acquire);
@@ -106,8 +109,10 @@ void ScheduledIo::set_readiness(uint32_t bits) {
     }
   }
   // Wake outside the lock, one waiter at a time: the scan that takes a waiter also says whether
-  // another one matches, so the usual single waiter costs one pass and no list of wakers.
-  // A waiter that registers between two passes sees the bits set above and does not suspend.
+  // another one matches, so the usual single waiter costs one pass and no list of wakers. A
+  // waiter that registers between two passes either sees the bits set above and does not
+  // suspend, or (having consumed them since) may be woken once for nothing: readiness waiters
+  // retry their operation, and wait again on EAGAIN.
   for (;;) {
     Waker waker;
     bool took = false, more = false;
@@ -121,12 +126,7 @@ void ScheduledIo::set_readiness(uint32_t bits) {
             break;
           }
           took = true;
-          if (w->prev_ != nullptr)
-            w->prev_->next_ = next;
-          else
-            waiters_ = next;
-          if (next != nullptr) next->prev_ = w->prev_;
-          w->linked_ = false;
+          unlink(w);
           waker = std::move(w->waker_);
         }
         w = next;
@@ -214,9 +214,9 @@ void Reactor::turn(int64_t timeout_ns, std::atomic<int>* park_state, int awake) 
                 static_cast<long>(timeout_ns % 1'000'000'000)};
     n = ::epoll_pwait2(epfd_, events, kMaxEvents, &ts, nullptr);
     if (n < 0 && errno == ENOSYS) {
-      n = ::epoll_wait(epfd_, events, kMaxEvents,
-                       static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000,
-                                                          3'600'000)));
+      n = ::epoll_wait(
+          epfd_, events, kMaxEvents,
+          static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000, 3'600'000)));
     }
   }
   // Awake again before dispatching: wakes caused by the dispatch need no eventfd write.

@@ -25,8 +25,8 @@
 
 #include <atomic>
 #include <coroutine>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -101,6 +101,9 @@ class ScheduledIo {
     return i == Interest::kReadable ? (kReadable | kReadClosed | kError)
                                     : (kWritable | kWriteClosed | kError);
   }
+  // Takes `w` off the waiter list; mu_ held.
+  void unlink(ReadinessAwaiter* w);
+
   // low 8 bits: readiness; upper bits: tick of the last driver update. Optimistic start.
   std::atomic<uint64_t> state_{kReadable | kWritable};
   weft::sync::SpinLock mu_;  // guards the waiter list (held for a few pointer writes)

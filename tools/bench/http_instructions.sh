@@ -31,7 +31,8 @@ if [ ${#servers[@]} -eq 0 ]; then
   servers=("weft-tpc=$bin --workers=1 --mode=thread-per-core --port={PORT}"
            "weft=$bin --workers=2 --port={PORT}")
   peers=/tmp/peers/bin
-  [ -x "$peers/hyper-hello" ] && servers+=("hyper=$peers/hyper-hello {PORT}")
+  # As ../shared/peers/lib.sh starts it: HTTP/1.1 only, 2 worker threads.
+  [ -x "$peers/hyper-hello" ] && servers+=("hyper=$peers/hyper-hello {PORT} h1 2")
   [ -x "$peers/limit" ] && servers+=("limit=$peers/limit {PORT}")
 fi
 
@@ -57,6 +58,12 @@ for spec in "${servers[@]}"; do
   wrk -t1 -c10 -d1s "http://127.0.0.1:$port/" >/dev/null
   callgrind_control -z "$vpid" >/dev/null 2>&1
   requests=$(wrk -t1 -c50 "-d${SECS}s" "http://127.0.0.1:$port/" | awk '/requests in/{print $1}')
+  if [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
+    echo "$name: no request answered (is CMD right? it must listen on {PORT})" >&2
+    kill -TERM "$vpid" 2>/dev/null || true
+    wait "$vpid" 2>/dev/null || true
+    continue
+  fi
   callgrind_control -d "$vpid" >/dev/null 2>&1
   kill -TERM "$vpid" 2>/dev/null || true
   wait "$vpid" 2>/dev/null || true

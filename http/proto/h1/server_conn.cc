@@ -83,6 +83,8 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
 
  private:
   enum class Read : uint8_t { kData, kEof, kError };
+  // How reading a head ended: a request to serve, a bad one (answered with the parser's error),
+  // the header read timeout (408), or nothing more to do (closed, or the client left).
   enum class Head : uint8_t { kRequest, kBad, kTimedOut, kClose };
   Head take_head(const char* base, std::size_t& at, std::size_t end);
   Task<bool> serve_one();
@@ -516,8 +518,8 @@ Task<void> Conn::run() {
           break;
         }
         if (st.event == Parser::Event::kError) {
-          co_await reject(parser_.error().status, parser_.error().message);
-          co_return;
+          h = Head::kBad;
+          break;
         }
         if (st.event != Parser::Event::kNeedMore) continue;
       }
@@ -558,8 +560,8 @@ Task<void> Conn::run() {
             break;
           }
           if (st.event == Parser::Event::kError) {
-            co_await reject(parser_.error().status, parser_.error().message);
-            co_return;
+            h = Head::kBad;
+            break;
           }
           // A partial head: keep its bytes at the same offsets (the parser's spans point there).
           buf_.append(std::span<const char>(scratch.data(), *n));
@@ -570,10 +572,9 @@ Task<void> Conn::run() {
         r = co_await read_more(kHeadRead);
       }
       if (r != Read::kData) {
-        if (!waiting_idle && ctl_.phase.load() == ConnControl::kTimedOut) {
-          co_await reject(StatusCode::REQUEST_TIMEOUT, "request head not received in time");
-        }
-        co_return;
+        const bool timed_out = !waiting_idle && ctl_.phase.load() == ConnControl::kTimedOut;
+        h = timed_out ? Head::kTimedOut : Head::kClose;
+        break;
       }
     }
     if (h == Head::kBad) {
