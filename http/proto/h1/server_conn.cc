@@ -87,7 +87,16 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
   // the header read timeout (408), or nothing more to do (closed, or the client left).
   enum class Head : uint8_t { kRequest, kBad, kTimedOut, kClose };
   Head take_head(const char* base, std::size_t& at, std::size_t end);
-  Task<bool> serve_one();
+  // Answering a request: call_service builds it from head_ and calls the service; settle makes
+  // the result final (an error becomes its response; keep-alive and a protocol switch decided)
+  // and says whether answer_at_once can finish it without waiting (a small full body,
+  // keep-alive, the request body consumed). Everything else goes through answer's frame, which
+  // also awaits a service that did not answer at once (`pending`).
+  using Result = absl::StatusOr<Response<Body>>;
+  tower::detail::Eager<Result> call_service();
+  bool settle();
+  void answer_at_once();
+  Task<bool> answer(Task<Result> pending);
   Task<Read> read_more(std::size_t want);
   Task<absl::Status> write_iov(const iovec* iov, int n);
   Task<absl::Status> flush();
@@ -115,8 +124,17 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
   std::string out_;                          // response bytes not yet written
   std::size_t head_at_ = std::string::npos;  // where the response being written starts in out_
   // The current request's body.
-  uint64_t served_ = 0;             // requests read on this connection
-  RequestHead head_;                // the request being served, until serve_one takes it
+  uint64_t served_ = 0;  // requests read on this connection
+  RequestHead head_;     // the request read, until call_service takes it
+  // The answer in progress (see call_service).
+  struct Exchange {
+    Result resp{absl::Status(absl::StatusCode::kUnknown, "")};
+    std::optional<sync::oneshot::Sender<Upgraded>> upgrade;  // the request may switch protocols
+    Version peer = Version::kHttp11;
+    bool head_request = false;
+    bool keep_alive = false;
+    bool switching = false;  // the service agreed to the switch (101)
+  } ex_;
   bool upgrade_requested_ = false;  // head_ asks to switch protocols (llhttp paused for it)
   bool body_done_ = true;
   bool body_error_ = false;
@@ -394,18 +412,14 @@ Conn::Head Conn::take_head(const char* base, std::size_t& at, std::size_t end) {
   return Head::kRequest;
 }
 
-Task<bool> Conn::serve_one() {
-  if (head_.expect_other) {
-    co_await reject(StatusCode::EXPECTATION_FAILED, "only 100-continue is supported");
-    co_return false;
-  }
+tower::detail::Eager<Conn::Result> Conn::call_service() {
   body_error_ = false;
   expect_continue_ = head_.expect_continue && !body_done_;
   body_length_known_ = head_.framing.content_length.has_value();
   body_left_ = head_.framing.content_length.value_or(0);
-  const bool head_request = head_.method == Method::HEAD;
-  const Version peer = head_.version;
-  bool keep_alive = head_.framing.keep_alive && !head_.framing.upgrade;
+  ex_.head_request = head_.method == Method::HEAD;
+  ex_.peer = head_.version;
+  ex_.keep_alive = head_.framing.keep_alive && !head_.framing.upgrade;
 
   Request<Body> req(body_done_ ? Body() : Body::from_source(shared_from_this()));
   req.method() = std::move(head_.method);
@@ -416,20 +430,21 @@ Task<bool> Conn::serve_one() {
   std::swap(req.headers(), head_.headers);
 
   // An upgrade request gets a handle to the connection (http/upgrade.h).
-  std::optional<sync::oneshot::Sender<Upgraded>> upgrade;
+  ex_.upgrade.reset();
   if (upgrade_requested_) {
     auto [tx, rx] = sync::oneshot::channel<Upgraded>();
-    upgrade.emplace(std::move(tx));
+    ex_.upgrade.emplace(std::move(tx));
     req.extensions().insert(OnUpgrade(std::move(rx)));
   }
-
-  absl::StatusOr<Response<Body>> resp(absl::Status(absl::StatusCode::kUnknown, ""));
   try {
-    auto call = svc_.call(std::move(req));  // complete already when the handler did not wait
-    resp = co_await std::move(call);
+    return svc_.call(std::move(req));
   } catch (...) {
-    resp = absl::InternalError("handler threw");
+    return tower::detail::ReadyValue<Result>(absl::InternalError("handler threw"));
   }
+}
+
+bool Conn::settle() {
+  absl::StatusOr<Response<Body>>& resp = ex_.resp;
   if (!resp.ok()) {
     StatusCode code = from_status(resp.status());
     Response<Body> err(code, Body(std::string(code.canonical_reason()) + "\n"));
@@ -437,7 +452,7 @@ Task<bool> Conn::serve_one() {
                          HeaderValue::from_static("text/plain; charset=utf-8"));
     resp = std::move(err);
   }
-
+  bool& keep_alive = ex_.keep_alive;
   // A malformed or cut request body leaves the connection unusable: say so.
   if (draining() || body_error_) keep_alive = false;
   // A body the client will only send after "100 Continue" is not drained: close instead.
@@ -447,30 +462,58 @@ Task<bool> Conn::serve_one() {
       c != nullptr && has_token(c->as_str(), "close")) {
     keep_alive = false;
   }
-  const bool switching = upgrade.has_value() && resp->status() == StatusCode::SWITCHING_PROTOCOLS;
-  if (switching) {
+  ex_.switching = ex_.upgrade.has_value() && resp->status() == StatusCode::SWITCHING_PROTOCOLS;
+  if (ex_.switching) {
     // The new protocol starts right after this head: no body, and the connection is handed on.
     resp->body() = Body();
     keep_alive = true;
+    return false;
   }
+  const Body& body = resp->body();
+  return keep_alive && body_done_ && !body.is_stream() &&
+         (!body.is_full() || body.full_bytes().size() <= kInlineBody);
+}
+
+void Conn::answer_at_once() {
+  BodyFraming framing;
+  (void)encode_response(*ex_.resp, ex_.head_request, ex_.peer, ex_.keep_alive, framing);
+  head_at_ = std::string::npos;
+  ex_.resp = absl::Status(absl::StatusCode::kCancelled, "");
+}
+
+Task<bool> Conn::answer(Task<Result> pending) {
+  if (pending.valid()) {
+    try {
+      // The finished task goes at once: its frame may hold the request (and its body).
+      Task<Result> call = std::move(pending);
+      ex_.resp = co_await std::move(call);
+    } catch (...) {
+      ex_.resp = absl::InternalError("handler threw");
+    }
+    if (settle()) {
+      answer_at_once();
+      co_return true;
+    }
+  }
+  bool& keep_alive = ex_.keep_alive;
   BodyFraming framing;
   absl::Status st;
-  if (encode_response(*resp, head_request, peer, keep_alive, framing)) {
-    Task<absl::Status> body = write_body(*resp, framing);
+  if (encode_response(*ex_.resp, ex_.head_request, ex_.peer, keep_alive, framing)) {
+    Task<absl::Status> body = write_body(*ex_.resp, framing);
     st = co_await std::move(body);
   }
   head_at_ = std::string::npos;
-  resp = absl::Status(absl::StatusCode::kCancelled,
-                      "");  // the response body (maybe the request's) goes now
+  // The response body (maybe the request's) goes now.
+  ex_.resp = absl::Status(absl::StatusCode::kCancelled, "");
   if (!st.ok()) co_return false;
-  if (switching) {
+  if (ex_.switching) {
     if (!try_flush()) {
       absl::Status fl = co_await flush();
       if (!fl.ok()) co_return false;
     }
     io::Bytes rest = buf_.split().freeze();
     io::Bytes ahead = rest.slice(pos_, rest.size());
-    (void)upgrade->send(Upgraded{std::move(io_), std::move(ahead)});
+    (void)ex_.upgrade->send(Upgraded{std::move(io_), std::move(ahead)});
     co_return false;
   }
   const bool unread_body = !body_done_;
@@ -495,17 +538,12 @@ Task<bool> Conn::serve_one() {
     }
     co_return false;
   }
-  // Pipelined: answer the next buffered request before writing (up to a limit).
-  if ((out_.size() >= kMaxHeldBack || pos_ == buf_.size()) && !try_flush()) {
-    absl::Status fl = co_await flush();
-    if (!fl.ok()) co_return false;
-  }
   co_return true;
 }
 
-// Reads a head, then serves it in serve_one's frame, which exists only while the request is
-// served: an idle connection keeps just this frame and the Conn. Reading the head happens here,
-// not in a coroutine of its own, so a request costs one frame less.
+// Reads a head and answers it. A service that answers at once with a small body costs no
+// coroutine frame at all; anything that waits runs in answer's frame, which exists only while
+// that request is served: an idle connection keeps just this frame and the Conn.
 Task<void> Conn::run() {
   for (;;) {
     Head h = Head::kClose;
@@ -586,9 +624,22 @@ Task<void> Conn::run() {
       co_return;
     }
     if (h != Head::kRequest) co_return;
-    Task<bool> one = serve_one();
-    bool keep = co_await std::move(one);
-    if (!keep) co_return;
+    if (head_.expect_other) {
+      co_await reject(StatusCode::EXPECTATION_FAILED, "only 100-continue is supported");
+      co_return;
+    }
+    tower::detail::Eager<Result> call = call_service();
+    if (call.index() == 0 && (ex_.resp = call.await_resume(), settle())) {
+      answer_at_once();  // the common case: no frame, nothing to wait for
+    } else {
+      Task<bool> rest = answer(call.index() == 0 ? Task<Result>() : std::move(call).take_second());
+      if (!co_await std::move(rest)) co_return;
+    }
+    // Pipelined answers are held back (the loop writes before it reads), up to a limit.
+    if (out_.size() >= kMaxHeldBack && !try_flush()) {
+      absl::Status st = co_await flush();
+      if (!st.ok()) co_return;
+    }
   }
 }
 
