@@ -24,7 +24,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "weft/http/header_name.h"
 #include "weft/http/header_value.h"
 #include "weft/http/status_code.h"
@@ -69,18 +68,23 @@ static_assert(std::size(kAllowOrder) == kStandardMethods);
 
 std::size_t kind_index(const Method& m) { return static_cast<std::size_t>(m.kind()); }
 
-// Looks std::string keys up by std::string_view (this Abseil's own string_view is another type).
-struct SegmentHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-struct SegmentEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+struct Node;
+
+// A static child: the segment text and the node under it.
+struct StaticChild {
+  std::string segment;
+  std::unique_ptr<Node> node;
 };
 
+// The order of a node's static children: by length, then bytes. A lookup is then a binary
+// search in which most comparisons are of two lengths (hashing the segment cost more than the
+// whole search for the few children a node has).
+bool segment_less(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 struct Node {
-  absl::flat_hash_map<std::string, std::unique_ptr<Node>, SegmentHash, SegmentEq> statics;
+  std::vector<StaticChild> statics;  // sorted by segment_less
   std::unique_ptr<Node> param;
   std::string param_name;
   int32_t endpoint = -1;  // routes whose pattern ends here
@@ -88,6 +92,14 @@ struct Node {
   std::string wildcard_name;
   int32_t nest = -1;  // a nested router (service) mounted at the path of this node
 };
+
+// Where `seg` is, or would go, among the static children of `node` (a Node or a const Node).
+template <class N>
+auto static_position(N& node, std::string_view seg) {
+  return std::lower_bound(
+      node.statics.begin(), node.statics.end(), seg,
+      [](const StaticChild& c, std::string_view s) { return segment_less(c.segment, s); });
+}
 
 struct Endpoint {
   std::string pattern;
@@ -196,12 +208,12 @@ Node* walk(Node& root, const Pattern& p, bool create, std::string_view what) {
   for (const Segment& seg : p.segments) {
     if (seg.kind == SegmentKind::kWildcard) break;
     if (seg.kind == SegmentKind::kStatic) {
-      auto it = node->statics.find(seg.text);
-      if (it == node->statics.end()) {
+      auto it = static_position(*node, seg.text);
+      if (it == node->statics.end() || it->segment != seg.text) {
         if (!create) return nullptr;
-        it = node->statics.emplace(std::string(seg.text), std::make_unique<Node>()).first;
+        it = node->statics.insert(it, StaticChild{std::string(seg.text), std::make_unique<Node>()});
       }
-      node = it->second.get();
+      node = it->node.get();
     } else {
       if (node->param == nullptr) {
         if (!create) return nullptr;
@@ -294,8 +306,10 @@ bool match_node(const Node& node, std::string_view path, std::size_t pos, Match&
   if (end == std::string_view::npos) end = path.size();
   std::string_view seg = path.substr(start, end - start);
   if (!node.statics.empty()) {
-    auto it = node.statics.find(seg);
-    if (it != node.statics.end() && match_node(*it->second, path, end, m)) return true;
+    auto it = static_position(node, seg);
+    if (it != node.statics.end() && it->segment == seg && match_node(*it->node, path, end, m)) {
+      return true;
+    }
   }
   if (node.param != nullptr && !seg.empty() && m.n < m.values.size()) {
     m.values[m.n++] = Match::Piece{seg.data(), seg.size()};
@@ -365,7 +379,11 @@ struct RouterCore {
   // Records the matched parameters in the request; false when one is badly percent-encoded.
   static bool push_params(Request<Body>& req, const std::vector<std::string>& names,
                           const Match& m) {
-    if (names.empty()) return true;
+    return names.empty() || push_some_params(req, names, m);  // the check inline: most have none
+  }
+  [[gnu::noinline]] static bool push_some_params(Request<Body>& req,
+                                                 const std::vector<std::string>& names,
+                                                 const Match& m) {
     std::size_t n = std::min(names.size(), m.n);
     PathParams* params = req.extensions().get<PathParams>();
     if (params == nullptr) params = req.extensions().insert(PathParams());
