@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE header_name_test
 #include "weft/http/header_name.h"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <set>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -204,6 +206,35 @@ BOOST_AUTO_TEST_CASE(standard_constants) {
     BOOST_TEST_REQUIRE(n.ok());
     BOOST_TEST((*n == HeaderName::from_static(s)));
     BOOST_TEST(n->as_str() == s);
+    // Found in the table, not copied: the text is the table's own.
+    BOOST_TEST(static_cast<const void*>(n->as_str().data()) == static_cast<const void*>(s.data()));
+  }
+}
+
+// The lookup compares whole names: one changed byte anywhere, one byte more or less, and a
+// name is custom (and keeps its own text).
+BOOST_AUTO_TEST_CASE(near_misses_of_standard_names_are_custom) {
+  for (std::string_view s : weft::http::detail::kStandardHeaderNames) {
+    std::vector<std::string> misses = {std::string(s) + "x", std::string(s.substr(1)),
+                                       std::string(s.substr(0, s.size() - 1))};
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      std::string m(s);
+      m[i] = m[i] == 'q' ? 'z' : 'q';
+      misses.push_back(m);
+    }
+    for (const std::string& m : misses) {
+      absl::StatusOr<HeaderName> n = HeaderName::parse(m);
+      BOOST_TEST_REQUIRE(n.ok(), m);
+      BOOST_TEST(n->as_str() == m);
+      const bool standard = std::find(std::begin(weft::http::detail::kStandardHeaderNames),
+                                      std::end(weft::http::detail::kStandardHeaderNames),
+                                      m) != std::end(weft::http::detail::kStandardHeaderNames);
+      BOOST_TEST((*n == HeaderName::from_static(s)) == false, m);
+      if (!standard) {
+        BOOST_TEST(
+            static_cast<const void*>(n->as_str().data()) != static_cast<const void*>(s.data()), m);
+      }
+    }
   }
 }
 
