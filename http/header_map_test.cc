@@ -150,6 +150,8 @@ BOOST_AUTO_TEST_CASE(string_forms_validate) {
   BOOST_TEST(absl::IsInvalidArgument(m.insert("keep", std::string_view("\0", 1))));
   BOOST_TEST(absl::IsInvalidArgument(m.insert(header::HOST, "a\nb")));
   BOOST_TEST(absl::IsInvalidArgument(m.append(header::HOST, "a\x7F")));
+  // A valid long name (kept on the heap) with a bad value: the entry begun for it goes.
+  BOOST_TEST(absl::IsInvalidArgument(m.append(std::string(40, 'n'), "a\x01")));
 
   // Nothing was changed by the failed calls.
   BOOST_TEST(dump(m) == "keep=me");

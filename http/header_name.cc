@@ -97,40 +97,52 @@ std::string quoted(std::string_view s) {
   return q;
 }
 
+// Why `s` is not a valid name (HeaderName::assign said it is not).
+absl::Status invalid_name(std::string_view s) {
+  if (s.empty()) return absl::InvalidArgumentError("invalid header name: empty");
+  if (s.size() > HeaderName::kMaxLength) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid header name: ", s.size(),
+                                                   " bytes, longer than ", HeaderName::kMaxLength));
+  }
+  size_t i = 0;
+  while (i < s.size() && detail::kTokenLower[detail::byte_at(s, i)] != 0) ++i;
+  return absl::InvalidArgumentError(absl::StrCat("invalid header name ", quoted(s), ": byte ",
+                                                 detail::describe_byte(detail::byte_at(s, i)),
+                                                 " at position ", i, " is not a token character"));
+}
+
 }  // namespace
 
 absl::StatusOr<HeaderName> HeaderName::parse(std::string_view s) {
-  if (s.empty()) return absl::InvalidArgumentError("invalid header name: empty");
-  if (s.size() > kMaxLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid header name: ", s.size(), " bytes, longer than ", kMaxLength));
-  }
   HeaderName name;
+  if (!name.assign(s)) return invalid_name(s);
+  return name;
+}
+
+bool HeaderName::assign(std::string_view s) {
+  if (s.empty() || s.size() > kMaxLength) return false;
   // Short names are lowercased on the stack (zero-padded, for find_standard), so a standard one
   // never touches the heap; longer ones (never standard) straight into their own storage.
   alignas(8) char stack[kWords * 8] = {};
   char* out = stack;
   if (s.size() > sizeof(stack)) {
-    out = name.custom_.assign_for_overwrite(s.size());
+    standard_ = kCustom;
+    out = custom_.assign_for_overwrite(s.size());
   }
   for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = detail::byte_at(s, i);
-    char lower = detail::kTokenLower[c];
-    if (lower == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid header name ", quoted(s), ": byte ",
-                                                     detail::describe_byte(c), " at position ", i,
-                                                     " is not a token character"));
-    }
+    char lower = detail::kTokenLower[detail::byte_at(s, i)];
+    if (lower == 0) return false;
     out[i] = lower;
   }
   if (out == stack) {
     if (std::optional<uint8_t> i = find_standard(stack, s.size())) {
-      name.standard_ = *i;
+      standard_ = *i;
     } else {
-      name.custom_ = detail::InlineString(std::string_view(stack, s.size()));
+      standard_ = kCustom;
+      custom_ = detail::InlineString(std::string_view(stack, s.size()));
     }
   }
-  return name;
+  return true;
 }
 
 HeaderName HeaderName::from_static(std::string_view s) {

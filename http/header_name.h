@@ -106,6 +106,9 @@ inline constexpr std::string_view kStandardHeaderNames[] = {
     "x-request-id",
 };
 
+// Lets HeaderMap parse a name and a value straight into an entry (header_map.cc).
+struct HeaderAccess;
+
 }  // namespace detail
 
 class HeaderName {
@@ -145,10 +148,14 @@ class HeaderName {
   friend std::ostream& operator<<(std::ostream& os, const HeaderName& n);
 
  private:
+  friend struct detail::HeaderAccess;
   static constexpr uint8_t kCustom = 0xFF;
   static_assert(std::size(detail::kStandardHeaderNames) < kCustom);
 
   HeaderName() = default;
+  // parse() into this name, without building a status: false (this name then unspecified)
+  // when `s` is not a valid name.
+  bool assign(std::string_view s);
 
   uint8_t standard_ = kCustom;   // index into kStandardHeaderNames, or kCustom
   detail::InlineString custom_;  // the name when standard_ == kCustom

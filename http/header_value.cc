@@ -67,6 +67,14 @@ absl::StatusOr<HeaderValue> HeaderValue::parse(std::string_view s) {
   return HeaderValue(s);
 }
 
+bool HeaderValue::assign(std::string_view s) {
+  if (first_invalid(s) != std::string_view::npos) return false;
+  char* out = value_.assign_for_overwrite(s.size());
+  if (!s.empty()) std::memcpy(out, s.data(), s.size());
+  sensitive_ = false;
+  return true;
+}
+
 HeaderValue HeaderValue::from_static(std::string_view s) {
   size_t bad = first_invalid(s);
   if (bad != std::string_view::npos) {

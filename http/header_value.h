@@ -22,6 +22,10 @@
 
 namespace weft::http {
 
+namespace detail {
+struct HeaderAccess;  // header_name.h
+}  // namespace detail
+
 class HeaderValue {
  public:
   // The empty value "".
@@ -53,7 +57,11 @@ class HeaderValue {
   friend std::ostream& operator<<(std::ostream& os, const HeaderValue& v);
 
  private:
+  friend struct detail::HeaderAccess;
   explicit HeaderValue(std::string_view s) : value_(s) {}
+  // parse() into this value, without building a status: false (this value unchanged) when `s`
+  // holds a byte a value does not allow.
+  bool assign(std::string_view s);
 
   detail::InlineString value_;  // up to 23 bytes inline
   bool sensitive_ = false;

@@ -236,11 +236,8 @@ absl::Status Parser::fill_headers(const char* base, HeaderMap& out) {
   for (const Field& f : fields_) {
     std::string_view name(base + f.name.off, f.name.len);
     std::string_view value = trim_ows(std::string_view(base + f.value.off, f.value.len));
-    absl::StatusOr<HeaderName> n = HeaderName::parse(name);
-    if (!n.ok()) return n.status();
-    absl::StatusOr<HeaderValue> v = HeaderValue::parse(value);
-    if (!v.ok()) return v.status();
-    out.append(*std::move(n), *std::move(v));
+    absl::Status st = out.append(name, value);
+    if (!st.ok()) return st;
   }
   fields_.clear();
   return absl::OkStatus();
