@@ -34,6 +34,11 @@ class HeadWriter {
     std::memcpy(p_, lit, N - 1);
     p_ += N - 1;
   }
+  template <std::size_t N>
+  void put_fixed(const char* p) {  // N bytes, N known at compile time: a copy without a call
+    std::memcpy(p_, p, N);
+    p_ += N;
+  }
   void put_number(uint64_t v, int base = 10) {
     p_ = std::to_chars(p_, p_ + kMaxNumber, v, base).ptr;
   }
@@ -92,11 +97,17 @@ void put_framing(HeadWriter& w, BodyFraming framing) {
 
 }  // namespace
 
-std::string_view http_date() {
+namespace {
+
+// "date: " + IMF-fixdate (always 29 bytes, "Sun, 06 Nov 1994 08:49:37 GMT") + CRLF.
+constexpr std::size_t kDateLine = sizeof("date: Sun, 06 Nov 1994 08:49:37 GMT\r\n") - 1;
+
+// The current date line, cached per thread and rewritten once a second: a response copies it
+// whole (a fixed-size copy, no formatting).
+const char* date_line() {
   struct Cache {
     time_t second = -1;
-    char text[32];
-    std::size_t len = 0;
+    char line[kDateLine + 1];  // + strftime's NUL
   };
   thread_local Cache cache;
   timespec ts;
@@ -104,29 +115,35 @@ std::string_view http_date() {
   if (ts.tv_sec != cache.second) {
     tm t;
     gmtime_r(&ts.tv_sec, &t);
-    cache.len = strftime(cache.text, sizeof cache.text, "%a, %d %b %Y %H:%M:%S GMT", &t);
+    strftime(cache.line, sizeof cache.line, "date: %a, %d %b %Y %H:%M:%S GMT\r\n", &t);
     cache.second = ts.tv_sec;
   }
-  return std::string_view(cache.text, cache.len);
+  return cache.line;
+}
+
+}  // namespace
+
+std::string_view http_date() {
+  return std::string_view(date_line() + sizeof("date: ") - 1, kDateLine - sizeof("date: \r\n") + 1);
 }
 
 void encode_response_head(std::string& out, StatusCode status, const HeaderMap& headers,
                           BodyFraming framing, bool keep_alive, Version peer) {
-  const std::string_view reason = status.canonical_reason();
-  const std::string_view date = http_date();
+  const bool ok = status == StatusCode::OK;  // most answers: a status line written as one piece
+  const std::string_view reason = ok ? std::string_view("OK") : status.canonical_reason();
   HeadWriter w(out, sizeof("HTTP/1.1  \r\n") + kMaxNumber + reason.size() + headers_size(headers) +
-                        sizeof("date: \r\n") + date.size() + kMaxFraming +
-                        sizeof("connection: keep-alive\r\n") + sizeof("\r\n"));
-  w.put("HTTP/1.1 ");
-  w.put_number(status.as_u16());
-  w.put(" ");
-  w.put(reason);
-  w.put("\r\n");
-  if (!put_headers(w, headers, "date")) {
-    w.put("date: ");
-    w.put(date);
+                        kDateLine + kMaxFraming + sizeof("connection: keep-alive\r\n") +
+                        sizeof("\r\n"));
+  if (ok) {
+    w.put("HTTP/1.1 200 OK\r\n");
+  } else {
+    w.put("HTTP/1.1 ");
+    w.put_number(status.as_u16());
+    w.put(" ");
+    w.put(reason);
     w.put("\r\n");
   }
+  if (!put_headers(w, headers, "date")) w.put_fixed<kDateLine>(date_line());
   put_framing(w, framing);
   if (status.as_u16() == 101) {
     w.put("connection: upgrade\r\n");  // the user's Upgrade header names the protocol
