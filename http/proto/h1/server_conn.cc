@@ -629,10 +629,12 @@ Task<void> Conn::run() {
       co_return;
     }
     tower::detail::Eager<Result> call = call_service();
-    if (call.index() == 0 && (ex_.resp = call.await_resume(), settle())) {
+    const bool answered = call.index() == 0;  // the service answered at once
+    if (answered) ex_.resp = call.await_resume();
+    if (answered && settle()) {
       answer_at_once();  // the common case: no frame, nothing to wait for
     } else {
-      Task<bool> rest = answer(call.index() == 0 ? Task<Result>() : std::move(call).take_second());
+      Task<bool> rest = answer(answered ? Task<Result>() : std::move(call).take_second());
       if (!co_await std::move(rest)) co_return;
     }
     // Pipelined answers are held back (the loop writes before it reads), up to a limit.
