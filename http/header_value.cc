@@ -62,9 +62,9 @@ absl::Status invalid_at(std::string_view s, size_t i) {
 }  // namespace
 
 absl::StatusOr<HeaderValue> HeaderValue::parse(std::string_view s) {
-  size_t bad = first_invalid(s);
-  if (bad != std::string_view::npos) return invalid_at(s, bad);
-  return HeaderValue(s);
+  HeaderValue v;
+  if (!v.assign(s)) return invalid_at(s, first_invalid(s));
+  return v;
 }
 
 bool HeaderValue::assign(std::string_view s) {

@@ -51,10 +51,18 @@ for spec in "${servers[@]}"; do
   valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$out_dir/$name.raw.%p" $cmd >/dev/null 2>&1 &
   vpid=$!
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+  # Under valgrind a server takes seconds to start, more on a busy machine: wait up to 60 s.
+  up=no
+  for _ in $(seq 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && { up=yes; break; }
     sleep 0.2
   done
+  if [ "$up" = no ]; then
+    echo "$name: not answering on port $port after 60 s; skipped" >&2
+    kill -TERM "$vpid" 2>/dev/null || true
+    wait "$vpid" 2>/dev/null || true
+    continue
+  fi
   wrk -t1 -c10 -d1s "http://127.0.0.1:$port/" >/dev/null
   callgrind_control -z "$vpid" >/dev/null 2>&1
   requests=$(wrk -t1 -c50 "-d${SECS}s" "http://127.0.0.1:$port/" | awk '/requests in/{print $1}')

@@ -100,7 +100,9 @@ void put_framing(HeadWriter& w, BodyFraming framing) {
 namespace {
 
 // "date: " + IMF-fixdate (always 29 bytes, "Sun, 06 Nov 1994 08:49:37 GMT") + CRLF.
-constexpr std::size_t kDateLine = sizeof("date: Sun, 06 Nov 1994 08:49:37 GMT\r\n") - 1;
+constexpr std::size_t kDatePrefix = sizeof("date: ") - 1;
+constexpr std::size_t kDate = sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1;
+constexpr std::size_t kDateLine = kDatePrefix + kDate + 2;
 
 // The current date line, cached per thread and rewritten once a second: a response copies it
 // whole (a fixed-size copy, no formatting).
@@ -123,9 +125,7 @@ const char* date_line() {
 
 }  // namespace
 
-std::string_view http_date() {
-  return std::string_view(date_line() + sizeof("date: ") - 1, kDateLine - sizeof("date: \r\n") + 1);
-}
+std::string_view http_date() { return std::string_view(date_line() + kDatePrefix, kDate); }
 
 void encode_response_head(std::string& out, StatusCode status, const HeaderMap& headers,
                           BodyFraming framing, bool keep_alive, Version peer) {

@@ -35,6 +35,11 @@ constexpr std::size_t kBodyRead = 16 * 1024;
 // Full response bodies up to this size are copied behind the head: one write() instead of a
 // writev() of two buffers (a copy of a few KiB costs less than the extra iovec handling).
 constexpr std::size_t kInlineBody = 8 * 1024;
+
+// A full body copied behind its head (encode_response), so nothing is left to write after it.
+bool copied_with_head(const Body& body) {
+  return body.is_full() && body.full_bytes().size() <= kInlineBody;
+}
 // Pipelined answers are held back (one write for several) up to this many bytes.
 constexpr std::size_t kMaxHeldBack = 64 * 1024;
 // A request body the handler left unread is read and discarded, to keep the connection, up to
@@ -128,12 +133,14 @@ class Conn final : public BodySource, public std::enable_shared_from_this<Conn> 
   RequestHead head_;     // the request read, until call_service takes it
   // The answer in progress (see call_service).
   struct Exchange {
-    Result resp{absl::Status(absl::StatusCode::kUnknown, "")};
+    Result resp{absl::CancelledError()};                     // none: dropped once written
     std::optional<sync::oneshot::Sender<Upgraded>> upgrade;  // the request may switch protocols
     Version peer = Version::kHttp11;
     bool head_request = false;
     bool keep_alive = false;
     bool switching = false;  // the service agreed to the switch (101)
+    // Drops the response (its body may hold the request's, and with it this connection).
+    void drop_response() { resp = absl::CancelledError(); }
   } ex_;
   bool upgrade_requested_ = false;  // head_ asks to switch protocols (llhttp paused for it)
   bool body_done_ = true;
@@ -323,7 +330,7 @@ bool Conn::encode_response(Response<Body>& resp, bool head_request, Version peer
   head_at_ = out_.size();
   encode_response_head(out_, resp.status(), resp.headers(), framing, keep_alive, peer);
   if (head_request || bodiless_status || body.is_end_stream()) return false;
-  if (body.is_full() && body.full_bytes().size() <= kInlineBody) {
+  if (copied_with_head(body)) {
     out_.append(body.full_bytes().as_string_view());
     return false;
   }
@@ -470,15 +477,14 @@ bool Conn::settle() {
     return false;
   }
   const Body& body = resp->body();
-  return keep_alive && body_done_ && !body.is_stream() &&
-         (!body.is_full() || body.full_bytes().size() <= kInlineBody);
+  return keep_alive && body_done_ && (body.is_end_stream() || copied_with_head(body));
 }
 
 void Conn::answer_at_once() {
   BodyFraming framing;
   (void)encode_response(*ex_.resp, ex_.head_request, ex_.peer, ex_.keep_alive, framing);
   head_at_ = std::string::npos;
-  ex_.resp = absl::Status(absl::StatusCode::kCancelled, "");
+  ex_.drop_response();
 }
 
 Task<bool> Conn::answer(Task<Result> pending) {
@@ -503,8 +509,7 @@ Task<bool> Conn::answer(Task<Result> pending) {
     st = co_await std::move(body);
   }
   head_at_ = std::string::npos;
-  // The response body (maybe the request's) goes now.
-  ex_.resp = absl::Status(absl::StatusCode::kCancelled, "");
+  ex_.drop_response();
   if (!st.ok()) co_return false;
   if (ex_.switching) {
     if (!try_flush()) {
