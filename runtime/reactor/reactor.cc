@@ -200,25 +200,28 @@ void Reactor::free_released() {
   }
 }
 
+int Reactor::wait(epoll_event* events, int64_t timeout_ns) {
+  if (timeout_ns > 0 && !pwait2_missing_) {
+    // epoll_pwait2 (Linux 5.11) takes a timespec: timers wake on time, not on the next whole
+    // millisecond.
+    timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                static_cast<long>(timeout_ns % 1'000'000'000)};
+    int n = ::epoll_pwait2(epfd_, events, kMaxEvents, &ts, nullptr);
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+    pwait2_missing_ = true;
+  }
+  // Without epoll_pwait2 a timed wait rounds up to the next millisecond (never early).
+  int ms = timeout_ns < 0
+               ? -1
+               : static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000, 3'600'000));
+  return ::epoll_wait(epfd_, events, kMaxEvents, ms);
+}
+
 void Reactor::turn(int64_t timeout_ns, std::atomic<int>* park_state, int awake) {
   // Events of the previous turn have all been dispatched: deregistered entries are safe to free.
   free_released();
   epoll_event events[kMaxEvents];
-  int n;
-  if (timeout_ns <= 0) {
-    n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ns < 0 ? -1 : 0);
-  } else {
-    // epoll_pwait2 (Linux 5.11) takes a timespec: timers wake on time, not on the next whole
-    // millisecond. Older kernels: fall back to epoll_wait, rounding up.
-    timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
-                static_cast<long>(timeout_ns % 1'000'000'000)};
-    n = ::epoll_pwait2(epfd_, events, kMaxEvents, &ts, nullptr);
-    if (n < 0 && errno == ENOSYS) {
-      n = ::epoll_wait(
-          epfd_, events, kMaxEvents,
-          static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000, 3'600'000)));
-    }
-  }
+  int n = wait(events, timeout_ns);
   // Awake again before dispatching: wakes caused by the dispatch need no eventfd write.
   if (park_state != nullptr) park_state->store(awake, std::memory_order_release);
   for (int i = 0; i < n; ++i) {

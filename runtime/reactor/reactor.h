@@ -35,6 +35,8 @@
 #include "weft/runtime/task/coop.h"
 #include "weft/runtime/task/waker.h"
 
+struct epoll_event;  // <sys/epoll.h>
+
 namespace weft::reactor {
 
 enum class Interest : uint8_t { kReadable = 1, kWritable = 2 };
@@ -134,8 +136,13 @@ class Reactor {
 
  private:
   void free_released();
+  int wait(::epoll_event* events, int64_t timeout_ns);
   absl::Status init_;
   int epfd_ = -1;
+  // epoll_pwait2 answered ENOSYS or EPERM once (a kernel before 5.11, or a seccomp profile that
+  // does not know it): timed turns use epoll_wait from then on, one syscall each, not two.
+  // Only the thread holding the driver turns, so no atomic is needed.
+  bool pwait2_missing_ = false;
   int eventfd_ = -1;
   std::atomic<uint64_t> live_{0};
   std::mutex release_mu_;

@@ -10,6 +10,8 @@
 #             build-all.sh), hyper-hello and limit.
 #   env: SECS=5      measured seconds of load (wrk -t1 -c50), after 1 s of warm-up (-c10)
 #        KEEP=DIR    keep the callgrind files there (default: a temp dir, removed)
+#        HEADERS=browser  requests carry 8 more headers, as a browser's do (wrk alone sends
+#                    only Host): the per-header path of the parser weighs in
 #
 # How: starts CMD under `valgrind --tool=callgrind`, warms up, zeroes the counters
 # (callgrind_control -z), loads it for SECS, dumps (callgrind_control -d), and divides the
@@ -34,6 +36,23 @@ if [ ${#servers[@]} -eq 0 ]; then
   # As ../shared/peers/lib.sh starts it: HTTP/1.1 only, 2 worker threads.
   [ -x "$peers/hyper-hello" ] && servers+=("hyper=$peers/hyper-hello {PORT} h1 2")
   [ -x "$peers/limit" ] && servers+=("limit=$peers/limit {PORT}")
+fi
+
+load_args=()
+if [ "${HEADERS:-}" = browser ]; then
+  load_args=(
+    -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
+    -H 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+    -H 'Accept-Language: en-US,en;q=0.5'
+    -H 'Accept-Encoding: gzip, deflate, br'
+    -H 'Referer: http://127.0.0.1/index.html'
+    -H 'Cookie: session=3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e; theme=dark'
+    -H 'Cache-Control: max-age=0'
+    -H 'Upgrade-Insecure-Requests: 1'
+  )
+elif [ -n "${HEADERS:-}" ]; then
+  echo "HEADERS: only 'browser' is known" >&2
+  exit 2
 fi
 
 out_dir=${KEEP:-$(mktemp -d)}
@@ -63,9 +82,9 @@ for spec in "${servers[@]}"; do
     wait "$vpid" 2>/dev/null || true
     continue
   fi
-  wrk -t1 -c10 -d1s "http://127.0.0.1:$port/" >/dev/null
+  wrk -t1 -c10 -d1s "${load_args[@]}" "http://127.0.0.1:$port/" >/dev/null
   callgrind_control -z "$vpid" >/dev/null 2>&1
-  requests=$(wrk -t1 -c50 "-d${SECS}s" "http://127.0.0.1:$port/" | awk '/requests in/{print $1}')
+  requests=$(wrk -t1 -c50 "-d${SECS}s" "${load_args[@]}" "http://127.0.0.1:$port/" | awk '/requests in/{print $1}')
   if [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
     echo "$name: no request answered (is CMD right? it must listen on {PORT})" >&2
     kill -TERM "$vpid" 2>/dev/null || true
