@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "http/detail/test_allocations.h"
+#include "weft/http/detail/chars.h"
 
 namespace header = weft::http::header;
 using weft::http::HeaderName;
@@ -77,6 +78,30 @@ BOOST_AUTO_TEST_CASE(rejects_empty_and_non_tokens) {
   absl::StatusOr<HeaderName> crlf = HeaderName::parse("x\r\nInjected: 1");
   BOOST_TEST(message_contains(crlf.status(), "0x0D at position 1"));
   BOOST_TEST(message(crlf.status()).find_first_of("\r\n") == std::string::npos);
+}
+
+// Every byte at every position of names of every shape the parse takes (under 8 bytes byte by
+// byte, then 16-byte blocks on the stack, over 32 bytes byte by byte into their own storage):
+// accepted exactly when it is a tchar, lowercased, and a rejection names its position.
+BOOST_AUTO_TEST_CASE(every_byte_at_every_position) {
+  for (std::size_t len : {1u, 2u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 32u, 33u, 40u}) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'Q');
+        s[pos] = static_cast<char>(b);
+        absl::StatusOr<HeaderName> n = HeaderName::parse(s);
+        const char lower = weft::http::detail::kTokenLower[b];
+        BOOST_TEST_REQUIRE(n.ok() == (lower != 0), "byte " << b << " at " << pos << " of " << len);
+        if (n.ok()) {
+          std::string want(len, 'q');
+          want[pos] = lower;
+          BOOST_TEST_REQUIRE(n->as_str() == want, "byte " << b << " at " << pos << " of " << len);
+        } else {
+          BOOST_TEST(message_contains(n.status(), " at position " + std::to_string(pos) + " "));
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(length_limit) {

@@ -6,6 +6,10 @@
 #include <ostream>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -34,23 +38,51 @@ size_t first_invalid_byte(std::string_view s, size_t from, size_t to) {
   return std::string_view::npos;
 }
 
-// The position of the first byte a field value does not allow, or npos. Eight bytes at a time,
-// the last word overlapping the one before it (its bytes there are known good); a word that
-// may hold a control is checked byte by byte. Values under eight bytes, byte by byte.
-size_t first_invalid(std::string_view s) {
+#if defined(__SSE2__)
+// The bits of the bytes of the 16 at `p` that are below 0x20 (a control, or HTAB) or are 0x7F:
+// bytes a field value may not allow, checked one by one.
+unsigned suspects16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i below_space = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
+  const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(below_space, del)));
+}
+#endif
+
+// The first byte of `s` (at least kBlock bytes) that a field value does not allow, or npos, a
+// block at a time, the last block overlapping the one before it (its bytes there are known
+// good); a block where suspect(at) is true may hold a control and is checked byte by byte.
+template <size_t kBlock, typename Suspect>
+size_t first_invalid_in_blocks(std::string_view s, Suspect suspect) {
   const size_t n = s.size();
-  if (n < 8) return first_invalid_byte(s, 0, n);
-  for (size_t i = 0;; i += 8) {
-    const size_t at = i + 8 <= n ? i : n - 8;
-    uint64_t w;
-    std::memcpy(&w, s.data() + at, 8);
-    if (may_hold_a_control(w)) {
-      if (size_t bad = first_invalid_byte(s, at, at + 8); bad != std::string_view::npos) {
+  for (size_t i = 0;; i += kBlock) {
+    const size_t at = i + kBlock <= n ? i : n - kBlock;
+    if (suspect(at)) {
+      if (size_t bad = first_invalid_byte(s, at, at + kBlock); bad != std::string_view::npos) {
         return bad;
       }
     }
-    if (at == n - 8) return std::string_view::npos;
+    if (at == n - kBlock) return std::string_view::npos;
   }
+}
+
+// The position of the first byte a field value does not allow, or npos: sixteen bytes at a
+// time with SSE2, eight for values of 8 to 15 bytes, byte by byte below that.
+size_t first_invalid(std::string_view s) {
+#if defined(__SSE2__)
+  if (s.size() >= 16) {
+    return first_invalid_in_blocks<16>(s,
+                                       [&](size_t at) { return suspects16(s.data() + at) != 0; });
+  }
+#endif
+  if (s.size() >= 8) {
+    return first_invalid_in_blocks<8>(s, [&](size_t at) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + at, 8);
+      return may_hold_a_control(w);
+    });
+  }
+  return first_invalid_byte(s, 0, s.size());
 }
 
 absl::Status invalid_at(std::string_view s, size_t i) {

@@ -1,5 +1,7 @@
 #include "weft/http/proto/h1/parser.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -10,6 +12,22 @@ namespace weft::http::proto::h1 {
 
 namespace {
 Parser* self(llhttp_t* p) { return static_cast<Parser*>(p->data); }
+
+#if defined(__x86_64__)
+// llhttp is compiled with -msse4.2 on x86-64 (third_party/llhttp.BUILD). On a CPU without it,
+// say so when the program starts, not with a SIGILL at the first request.
+[[maybe_unused]] const bool kCpuHasSse42 = [] {
+  __builtin_cpu_init();  // needed before main
+  if (!__builtin_cpu_supports("sse4.2")) {
+    std::fputs(
+        "weft: the HTTP/1 parser was built for x86-64 CPUs with SSE4.2 (x86-64-v2); this "
+        "CPU lacks it\n",
+        stderr);
+    std::abort();
+  }
+  return true;
+}();
+#endif
 
 std::string_view trim_ows(std::string_view v) {
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
