@@ -352,7 +352,7 @@ RequestHead Parser::take_request_head(const char* base, HeaderMap reuse) {
   // Transfer-Encoding (RFC 9112 6.1): the final coding of a request must be chunked (400
   // otherwise: the length cannot be known); any coding before it is one we cannot undo (501).
   if ((llhttp_.flags & F_TRANSFER_ENCODING) != 0) {
-    std::vector<std::string_view> te = h.headers.get_all("transfer-encoding");
+    std::vector<std::string_view> te = h.headers.get_all(header::TRANSFER_ENCODING);
     if (te.size() != 1) return reject(StatusCode::BAD_REQUEST, "more than one Transfer-Encoding");
     std::string_view codings = te[0];
     std::size_t comma = codings.rfind(',');
@@ -365,7 +365,7 @@ RequestHead Parser::take_request_head(const char* base, HeaderMap reuse) {
       return reject(StatusCode::NOT_IMPLEMENTED, "only the chunked transfer-coding is supported");
     }
   }
-  if (const HeaderValue* e = h.headers.get("expect")) {
+  if (const HeaderValue* e = h.headers.get(header::EXPECT)) {
     if (http::detail::equals_lowercase("100-continue", e->as_str())) {
       h.expect_continue = h.version == Version::kHttp11;
     } else {

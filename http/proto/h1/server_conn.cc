@@ -465,7 +465,7 @@ bool Conn::settle() {
   // A body the client will only send after "100 Continue" is not drained: close instead.
   if (!body_done_ && expect_continue_ && !resp->body().is_stream()) keep_alive = false;
   // The handler may close the connection itself ("connection: close" on its answer).
-  if (const HeaderValue* c = resp->headers().get("connection");
+  if (const HeaderValue* c = resp->headers().get(header::CONNECTION);
       c != nullptr && has_token(c->as_str(), "close")) {
     keep_alive = false;
   }
