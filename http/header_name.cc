@@ -96,8 +96,17 @@ std::optional<uint8_t> find_standard(const char* lower, size_t len) {
 // Names of at most this many bytes are lowercased on the stack, in whole 16-byte blocks.
 constexpr size_t kShortBytes = (kWords * 8 + 15) / 16 * 16;
 
-// Lowercases `s` (at most kShortBytes) into `out` (kShortBytes, zeroed); false if a byte of it
-// is not a tchar.
+// Lowercases `s` into `out`, byte by byte; false if a byte of it is not a tchar.
+bool lower_bytes(std::string_view s, char* out) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char lower = detail::kTokenLower[detail::byte_at(s, i)];
+    if (lower == 0) return false;
+    out[i] = lower;
+  }
+  return true;
+}
+
+// lower_bytes for a short name: `s` (at most kShortBytes) into `out` (kShortBytes, zeroed).
 bool lower_token(std::string_view s, char* out) {
 #if defined(__SSE2__)
   // From 8 bytes on, sixteen at a time, in place: A-Z get 0x20 added, and the bytes that are
@@ -127,12 +136,7 @@ bool lower_token(std::string_view s, char* out) {
     return true;
   }
 #endif
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char lower = detail::kTokenLower[detail::byte_at(s, i)];
-    if (lower == 0) return false;
-    out[i] = lower;
-  }
-  return true;
+  return lower_bytes(s, out);
 }
 
 // Names are not secrets, so errors show them (escaped, and cut short if long).
@@ -168,12 +172,7 @@ absl::StatusOr<HeaderName> HeaderName::parse(std::string_view s) {
 bool HeaderName::assign(std::string_view s) {
   if (s.empty() || s.size() > kMaxLength) return false;
   if (s.size() > kShortBytes) {  // never a standard name: straight into its own storage
-    char* out = custom_.assign_for_overwrite(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-      const char lower = detail::kTokenLower[detail::byte_at(s, i)];
-      if (lower == 0) return false;
-      out[i] = lower;
-    }
+    if (!lower_bytes(s, custom_.assign_for_overwrite(s.size()))) return false;
     standard_ = kCustom;
     return true;
   }
