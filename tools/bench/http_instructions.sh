@@ -21,6 +21,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
+source tools/bench/http_lib.sh
 SECS=${SECS:-5}
 for tool in valgrind callgrind_control callgrind_annotate wrk curl; do
   command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install valgrind wrk curl)" >&2; exit 1; }
@@ -71,15 +72,9 @@ for spec in "${servers[@]}"; do
     --callgrind-out-file="$out_dir/$name.raw.%p" $cmd >/dev/null 2>&1 &
   vpid=$!
   # Under valgrind a server takes seconds to start, more on a busy machine: wait up to 60 s.
-  up=no
-  for _ in $(seq 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && { up=yes; break; }
-    sleep 0.2
-  done
-  if [ "$up" = no ]; then
+  if ! answering "$port" 60; then
     echo "$name: not answering on port $port after 60 s; skipped" >&2
-    kill -TERM "$vpid" 2>/dev/null || true
-    wait "$vpid" 2>/dev/null || true
+    stop "$vpid"
     continue
   fi
   wrk -t1 -c10 -d1s "${load_args[@]}" "http://127.0.0.1:$port/" >/dev/null
@@ -87,13 +82,11 @@ for spec in "${servers[@]}"; do
   requests=$(wrk -t1 -c50 "-d${SECS}s" "${load_args[@]}" "http://127.0.0.1:$port/" | awk '/requests in/{print $1}')
   if [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
     echo "$name: no request answered (is CMD right? it must listen on {PORT})" >&2
-    kill -TERM "$vpid" 2>/dev/null || true
-    wait "$vpid" 2>/dev/null || true
+    stop "$vpid"
     continue
   fi
   callgrind_control -d "$vpid" >/dev/null 2>&1
-  kill -TERM "$vpid" 2>/dev/null || true
-  wait "$vpid" 2>/dev/null || true
+  stop "$vpid"
   dump=$(ls "$out_dir/$name.raw".*.1 | head -1)
   mv "$dump" "$out_dir/$name.out"
   total=$(awk '/^summary:/{print $2}' "$out_dir/$name.out")
