@@ -13,9 +13,9 @@ namespace weft::http::proto::h1 {
 namespace {
 Parser* self(llhttp_t* p) { return static_cast<Parser*>(p->data); }
 
-#if defined(__x86_64__)
-// llhttp is compiled with -msse4.2 on x86-64 (third_party/llhttp.BUILD). On a CPU without it,
-// say so when the program starts, not with a SIGILL at the first request.
+#if defined(WEFT_LLHTTP_SSE42)
+// llhttp was compiled with -msse4.2 (third_party/llhttp.BUILD defines this macro when it is). On
+// a CPU without it, say so when the program starts, not with a SIGILL at the first request.
 [[maybe_unused]] const bool kCpuHasSse42 = [] {
   __builtin_cpu_init();  // needed before main
   if (!__builtin_cpu_supports("sse4.2")) {
