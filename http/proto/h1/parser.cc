@@ -380,11 +380,19 @@ ResponseHead Parser::take_response_head(const char* base) {
   h.version = version_of(llhttp_);
   h.status = StatusCode(static_cast<uint16_t>(llhttp_.status_code));
   h.framing = framing();
-  absl::Status st = fill_headers(base, h.headers);
-  if (!st.ok()) {
-    error_ = ParseError{StatusCode::BAD_GATEWAY, std::string(st.message())};
+  auto reject = [&](std::string message) {
+    error_ = ParseError{StatusCode::BAD_GATEWAY, std::move(message)};
+    h.framing.keep_alive = false;
     head_error_ = true;
+    return std::move(h);
+  };
+  // A status is three digits (RFC 9110 15); llhttp takes "2" or "050" as 2 and 50, which are
+  // neither interim nor final answers.
+  if (llhttp_.status_code < 100) {
+    return reject(absl::StrCat("invalid status code ", llhttp_.status_code));
   }
+  absl::Status st = fill_headers(base, h.headers);
+  if (!st.ok()) return reject(std::string(st.message()));
   return h;
 }
 

@@ -323,6 +323,31 @@ BOOST_AUTO_TEST_CASE(head_response_has_no_body) {
   BOOST_TEST(p.take_response_head(wire.data()).status == StatusCode::NO_CONTENT);
 }
 
+// Found by //http:client_fuzz: llhttp reads "2" and "050" as statuses 2 and 50, which the
+// client took for final answers.
+BOOST_AUTO_TEST_CASE(a_status_below_100_is_a_malformed_response) {
+  for (std::string line : {"HTTP/1.1 2 OK", "HTTP/1.1 050 Continue", "HTTP/1.1 099 X"}) {
+    BOOST_TEST_CONTEXT(line) {
+      std::string wire = line + "\r\nContent-Length: 0\r\n\r\n";
+      h1::Parser p(h1::Parser::Kind::kResponse, {});
+      h1::Parser::Step s = p.execute(wire.data(), 0, wire.size());
+      if (s.event == Event::kHead) {
+        (void)p.take_response_head(wire.data());
+        BOOST_TEST(p.head_error());
+      } else {
+        BOOST_TEST((s.event == Event::kError));
+      }
+      BOOST_TEST(p.error().status == StatusCode::BAD_GATEWAY);
+      BOOST_TEST(p.error().message.find("status") != std::string::npos, p.error().message);
+    }
+  }
+  std::string ok = "HTTP/1.1 100 Continue\r\n\r\n";
+  h1::Parser p(h1::Parser::Kind::kResponse, {});
+  BOOST_REQUIRE((p.execute(ok.data(), 0, ok.size()).event == Event::kHead));
+  BOOST_TEST(p.take_response_head(ok.data()).status.as_u16() == 100);
+  BOOST_TEST(!p.head_error());
+}
+
 BOOST_AUTO_TEST_CASE(a_cut_message_is_an_error_at_eof) {
   h1::Parser p(h1::Parser::Kind::kRequest, {});
   std::string wire = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc";

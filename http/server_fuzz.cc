@@ -1,0 +1,226 @@
+// Fuzz target of the HTTP/1.1 server, end to end over a real loopback connection: whatever a
+// client sends, the server answers with well-formed responses, closes the connection when the
+// client has finished sending, and goes on serving everyone else.
+//
+// Input: one mode byte (bits 0-2: the bytes are sent whole, or in writes of 1, 2, 3, 5, 8, 13
+// or 64 bytes), then the bytes the client sends. The corpus is h1_parser_fuzz's: its request
+// files start with the same mode byte.
+//
+// The server (started once, on its own thread, current-thread runtime) has small limits (1 KiB
+// head, 256-byte target, 16 fields) and a router: GET / -> "Hello, world!"; POST /echo -> the
+// body streamed back; POST /collect -> the body gathered up to 1 KiB (413 beyond); GET
+// /stream?n=K -> K chunks (K <= 20).
+//
+// Properties, for any input:
+//   - no crash and no sanitizer report in the server;
+//   - after the client half-closes, the server sends what it owes and closes (no hang);
+//   - everything it sends decodes as a sequence of responses (strictly: raw_client.h), in
+//     order one per request head h1::Parser finds in the input (HEAD answers carry no body),
+//     plus at most one error answer; every status is one the server or this router gives;
+//   - a fresh connection is then served normally (GET / -> 200 "Hello, world!").
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "weft/http/body.h"
+#include "weft/http/proto/h1/parser.h"
+#include "weft/http/router.h"
+#include "weft/http/server.h"
+#include "weft/http/testing/raw_client.h"
+#include "weft/runtime/runtime.h"
+#include "weft/tools/fuzz/check.h"
+
+namespace {
+
+namespace http = weft::http;
+namespace h1 = weft::http::proto::h1;
+using weft::Task;
+using Req = http::Request<http::Body>;
+using Resp = http::Response<http::Body>;
+
+absl::StatusOr<Resp> hello(Req) { return Resp(http::Body::from_static("Hello, world!")); }
+
+Task<absl::StatusOr<Resp>> echo(Req req) { co_return Resp(std::move(req).into_body()); }
+
+Task<absl::StatusOr<Resp>> collect(Req req) {
+  absl::StatusOr<weft::io::Bytes> all = co_await req.body().collect(1024);
+  if (!all.ok()) {
+    Resp r(http::Body::from_static("too large or cut\n"));
+    r.status() = http::StatusCode::PAYLOAD_TOO_LARGE;
+    co_return r;
+  }
+  co_return Resp(http::Body::full(*std::move(all)));
+}
+
+Task<void> produce(http::BodySender tx, int n) {
+  for (int i = 0; i < n; ++i) {
+    if (!(co_await tx.send_data(weft::io::Bytes::from("chunk " + std::to_string(i) + "\n"))).ok()) {
+      co_return;
+    }
+  }
+}
+
+Task<absl::StatusOr<Resp>> stream(Req req) {
+  std::optional<std::string> n = req.uri().query_param("n");
+  int k = n.has_value() && n->size() == 1 && (*n)[0] >= '0' && (*n)[0] <= '9' ? (*n)[0] - '0' : 3;
+  auto [tx, body] = http::Body::channel(4);
+  weft::spawn(produce(std::move(tx), k));
+  co_return Resp(std::move(body));
+}
+
+// The server, on its own thread for the life of the process; stopped gracefully at exit.
+class Fixture {
+ public:
+  Fixture() {
+    std::promise<int> port;
+    std::future<int> got = port.get_future();
+    thread_ = std::thread([this, &port] { run(port); });
+    port_ = got.get();
+    WEFT_FUZZ_CHECK(port_ > 0, "the server did not start");
+  }
+  ~Fixture() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (handle_.has_value()) handle_->shutdown();
+    }
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  void run(std::promise<int>& port) {
+    weft::Runtime rt = *weft::Runtime::Builder::new_current_thread().build();
+    rt.block_on([&]() -> Task<void> {
+      http::ServerOptions opts;
+      opts.max_head_bytes = 1024;
+      opts.max_uri_bytes = 256;
+      opts.max_headers = 16;
+      opts.shutdown_timeout = std::chrono::milliseconds(1000);
+      http::Router router;
+      router.get("/", &hello)
+          .post("/echo", &echo)
+          .post("/collect", &collect)
+          .get("/stream", &stream);
+      absl::StatusOr<http::Server> server =
+          http::Server::bind(weft::net::SocketAddr::loopback_v4(0), std::move(router), opts);
+      if (!server.ok()) {
+        port.set_value(-1);
+        co_return;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        handle_ = server->handle();
+      }
+      port.set_value(server->local_addr().port());
+      (void)co_await server->serve();
+    }());
+  }
+
+  std::thread thread_;
+  int port_ = -1;
+  std::mutex mu_;
+  std::optional<http::ShutdownHandle> handle_;
+};
+
+// The heads h1::Parser finds in `wire` (with the server's limits), in order: whether each is a
+// HEAD request; and whether the parse ended in an error.
+struct Expected {
+  std::vector<bool> head_requests;
+  bool error = false;
+};
+
+Expected expected_heads(std::string_view wire) {
+  h1::Parser p(h1::Parser::Kind::kRequest, h1::Limits{1024, 256, 16});
+  Expected e;
+  std::size_t pos = 0;
+  for (std::size_t steps = 0; steps < 8 * (wire.size() + 8); ++steps) {
+    h1::Parser::Step s = p.execute(wire.data(), pos, wire.size());
+    if (s.event == h1::Parser::Event::kNeedMore) break;
+    if (s.event == h1::Parser::Event::kError) {
+      e.error = true;
+      break;
+    }
+    pos = s.consumed;
+    if (s.event == h1::Parser::Event::kUpgrade) break;
+    if (s.event == h1::Parser::Event::kHead) {
+      h1::RequestHead h = p.take_request_head(wire.data());
+      if (p.head_error()) {
+        e.error = true;
+        break;
+      }
+      e.head_requests.push_back(h.method == http::Method::HEAD);
+    }
+  }
+  return e;
+}
+
+bool allowed_status(int s) {
+  switch (s) {
+    case 100:
+    case 200:
+    case 400:
+    case 404:
+    case 405:
+    case 408:
+    case 413:
+    case 414:
+    case 417:
+    case 431:
+    case 500:
+    case 501:
+    case 505:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Fixture server;
+  if (size == 0) return 0;
+  static constexpr std::size_t kSteps[] = {0, 1, 2, 3, 5, 8, 13, 64};
+  std::size_t step = kSteps[data[0] & 7];
+  std::string_view wire(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+  using http::testing::RawConn;
+  using http::testing::RawResponse;
+  {
+    RawConn c(server.port());
+    WEFT_FUZZ_CHECK(c.connected(), "cannot connect to the server");
+    for (std::size_t at = 0; at < wire.size();) {
+      std::size_t n = step == 0 ? wire.size() : std::min(step, wire.size() - at);
+      if (!c.send(wire.substr(at, n))) break;  // the server answered an error and closed
+      at += n;
+    }
+    c.shutdown_write();
+
+    Expected e = expected_heads(wire);
+    std::size_t finals = 0;
+    for (;;) {
+      bool head = finals < e.head_requests.size() && e.head_requests[finals];
+      RawResponse r = c.read_response(head);
+      if (!r.ok()) {
+        // The end: the server closed after its last answer. Anything else is a broken response.
+        WEFT_FUZZ_CHECK(r.raw.empty() && r.error.find("closed") != std::string::npos,
+                        "a response that does not decode (or the server did not close)");
+        break;
+      }
+      WEFT_FUZZ_CHECK(r.version == "HTTP/1.1", "a response that is not HTTP/1.1");
+      WEFT_FUZZ_CHECK(allowed_status(r.status), "a status neither the server nor router gives");
+      if (r.status >= 200) ++finals;
+    }
+    WEFT_FUZZ_CHECK(finals <= e.head_requests.size() + 1, "more answers than requests");
+  }
+  RawResponse ok = http::testing::roundtrip(server.port(), http::testing::get_request("/"));
+  WEFT_FUZZ_CHECK(ok.ok() && ok.status == 200 && ok.body == "Hello, world!",
+                  "the server no longer serves a plain request");
+  return 0;
+}

@@ -1,0 +1,27 @@
+// WEFT_FUZZ_CHECK: the assertion of a fuzz target. A property that fails prints where and why
+// on stderr and aborts: libFuzzer saves the input as a crash file, and the corpus test
+// (fuzz_test_main.cc) prints the input that broke it.
+//
+//   extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+//     auto r = parse(std::string_view(reinterpret_cast<const char*>(data), size));
+//     WEFT_FUZZ_CHECK(r.ok() || !r.status().message().empty(), "an error without a message");
+//     return 0;
+//   }
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+// Defined by the corpus test (fuzz_test_main.cc) to print the failing input; absent (null)
+// under libFuzzer, which saves the input itself.
+extern "C" void weft_fuzz_report_input() __attribute__((weak));
+
+#define WEFT_FUZZ_CHECK(cond, what)                                                              \
+  do {                                                                                           \
+    if (!(cond)) {                                                                               \
+      std::fprintf(stderr, "%s:%d: fuzz property failed: %s (%s)\n", __FILE__, __LINE__, (what), \
+                   #cond);                                                                       \
+      if (weft_fuzz_report_input != nullptr) weft_fuzz_report_input();                           \
+      std::abort();                                                                              \
+    }                                                                                            \
+  } while (false)
