@@ -116,7 +116,13 @@ struct Nest {
   std::string pattern;
   std::vector<std::string> names;
   int32_t service = -1;
+  bool router = false;  // nest() (a Router), not nest_service()
 };
+
+// Set on a request passed to a nested Router although a parameter of the prefix was badly
+// percent-encoded: the nested router answers 400 only if it matches a route and method (so a
+// path it does not know is still 404, a method 405, as for routes of the outer router).
+struct MalformedPrefixParam {};
 
 enum class SegmentKind { kStatic, kParam, kWildcard };
 struct Segment {
@@ -442,7 +448,8 @@ struct RouterCore {
         r.headers().insert(header::ALLOW, HeaderValue::from_static(e.allow));
         return Decision{nullptr, std::move(r)};
       }
-      if (!push_params(req, e.names, m)) {
+      if (!push_params(req, e.names, m) ||
+          req.extensions().get<MalformedPrefixParam>() != nullptr) {
         return Decision{nullptr, text_response(StatusCode::BAD_REQUEST, "Bad Request")};
       }
       return Decision{&services[svc], std::nullopt};
@@ -453,7 +460,10 @@ struct RouterCore {
     std::size_t prefix_len = at_prefix ? full.size() : offset + m.rest_pos;
     NestedPath nested{std::string(full.substr(0, prefix_len))};
     if (!push_params(req, nest.names, m)) {
-      return Decision{nullptr, text_response(StatusCode::BAD_REQUEST, "Bad Request")};
+      if (!nest.router) {
+        return Decision{nullptr, text_response(StatusCode::BAD_REQUEST, "Bad Request")};
+      }
+      req.extensions().insert(MalformedPrefixParam{});
     }
     req.extensions().insert(std::move(nested));
     return Decision{&services[nest.service], std::nullopt};
@@ -549,7 +559,7 @@ void Router::add_route(const Method* method, std::string_view pattern, RouteServ
   e.allow = detail::allow_of(e);
 }
 
-void Router::add_nest(std::string_view prefix, RouteService svc) {
+void Router::add_nest(std::string_view prefix, RouteService svc, bool router) {
   using detail::Node;
   std::string what = detail::cat("nest ", prefix);
   detail::Pattern p = detail::parse_pattern(prefix, what, /*nest=*/true);
@@ -572,12 +582,13 @@ void Router::add_nest(std::string_view prefix, RouteService svc) {
   n.pattern = std::string(prefix);
   n.names = p.names;
   n.service = static_cast<int32_t>(core.services.size());
+  n.router = router;
   core.services.push_back(std::move(svc));
   core.nests.push_back(std::move(n));
 }
 
 Router& Router::nest(std::string_view prefix, Router inner) {
-  add_nest(prefix, RouteService(std::move(inner)));
+  add_nest(prefix, RouteService(std::move(inner)), /*router=*/true);
   return *this;
 }
 

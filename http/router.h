@@ -33,7 +33,10 @@
 // implies HEAD), e.g. "GET, HEAD, POST".
 //
 // Unmatched paths go to the fallback: 404 "Not Found" (text/plain), or the service given to
-// fallback(). A parameter with malformed percent-encoding ("%zz") gets 400 "Bad Request".
+// fallback(). A parameter with malformed percent-encoding ("%zz") gets 400 "Bad Request" once
+// its route and method matched; in the prefix of a nested router too (the nested router says
+// 404 or 405 first, as for its own routes), but a service mounted with nest_service() gets
+// 400 at once, since what it would answer is unknown.
 //
 // Handlers (route, fallback) are any of:
 //   * a tower Service<Request<Body>> whose response converts to Response<Body>;
@@ -324,7 +327,7 @@ class Router {
   }
 
   void add_route(const Method* method, std::string_view pattern, RouteService svc);
-  void add_nest(std::string_view prefix, RouteService svc);
+  void add_nest(std::string_view prefix, RouteService svc, bool router = false);
   void set_fallback(RouteService svc);
   void add_state(const void* key, std::shared_ptr<void> state);
   std::shared_ptr<void> find_state(const void* key, std::string_view method,

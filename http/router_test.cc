@@ -394,6 +394,25 @@ BOOST_AUTO_TEST_CASE(nesting_with_params_and_outer_routes_that_win) {
   BOOST_TEST(fetch(rt, router, http::Method::GET, "/orgs/x/other").status == 404);
 }
 
+// Found by //http:router_fuzz: a badly encoded prefix parameter made every path under the
+// prefix 400, where the same routes registered flat answer 404 or 405 first.
+BOOST_AUTO_TEST_CASE(a_malformed_prefix_param_is_400_only_where_a_route_matches) {
+  auto rt = weft::testing::make_runtime();
+  http::Router repos;
+  repos.get("/repos/{id}", describe);
+  http::Router router;
+  router.nest("/orgs/{org}", std::move(repos))
+      .nest_service("/mounted/{at}", tower::service_fn(describe));
+  BOOST_TEST(fetch(rt, router, http::Method::GET, "/orgs/%zz/repos/1").status == 400);
+  BOOST_TEST(fetch(rt, router, http::Method::GET, "/orgs/%zz/nope").status == 404);
+  Got post = fetch(rt, router, http::Method::POST, "/orgs/%zz/repos/1");
+  BOOST_TEST(post.status == 405);
+  BOOST_TEST(post.header("allow") == "GET, HEAD");
+  // What a mounted service would answer is unknown: 400 at once.
+  BOOST_TEST(fetch(rt, router, http::Method::GET, "/mounted/%zz/x").status == 400);
+  BOOST_TEST(fetch(rt, router, http::Method::GET, "/orgs/ok/repos/1").status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(nest_service_mounts_any_service) {
   auto rt = weft::testing::make_runtime();
   http::Router router;
