@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -173,6 +174,7 @@ Task<void> request(int port, bool head, const Expected& e) {
   req.uri() = *http::Uri::parse("http://127.0.0.1:" + std::to_string(port) + "/");
   absl::StatusOr<http::Response<http::Body>> r = co_await client.request(std::move(req));
   if (!r.ok()) {
+    if (e.body.has_value()) std::fprintf(stderr, "request: %s\n", r.status().ToString().c_str());
     WEFT_FUZZ_CHECK(expected_error(r.status()), "an unexpected error from request()");
     WEFT_FUZZ_CHECK(!e.body.has_value(), "an error where the parser read a whole response");
     co_return;
@@ -183,6 +185,7 @@ Task<void> request(int port, bool head, const Expected& e) {
   }
   absl::StatusOr<weft::io::Bytes> body = co_await r->body().collect(1 << 20);
   if (!body.ok()) {
+    if (e.body.has_value()) std::fprintf(stderr, "body: %s\n", body.status().ToString().c_str());
     WEFT_FUZZ_CHECK(expected_error(body.status()), "an unexpected error from the body");
     WEFT_FUZZ_CHECK(!e.body.has_value(), "a body error where the parser read a whole body");
     co_return;

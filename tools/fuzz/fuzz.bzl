@@ -11,7 +11,8 @@
 
 makes
   NAME_test  a Boost.Test test (run by tools/test.sh and CI, under every sanitizer config) that
-             runs the target over every corpus file, then over `iterations` (default 20,000) seeded mutants of them;
+             runs the target over every corpus file, then over `iterations` (default 20,000)
+             seeded mutants of them;
   NAME       the fuzzing binary: with `--config=fuzz` (clang, libFuzzer, ASan and UBSan) it
              searches for new inputs (tools/fuzz/run.sh); built otherwise, it replays the files
              it is given.

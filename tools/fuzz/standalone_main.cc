@@ -2,8 +2,8 @@
 // target once over each file given, or over each file in each directory given. For replaying a
 // crash file or a corpus under gdb, valgrind or a sanitizer with either compiler:
 //
-//   bazel build --config=asan //http/proto/h1:request_fuzz
-//   bazel-bin/http/proto/h1/request_fuzz crash-0123abcd http/proto/h1/corpus/request/
+//   bazel build --config=asan //http:h1_parser_fuzz
+//   bazel-bin/http/h1_parser_fuzz crash-0123abcd http/proto/h1/corpus/parser/
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>

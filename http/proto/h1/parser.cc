@@ -143,7 +143,12 @@ int Parser::on_headers_complete(llhttp_t* p) {
   s->head_ready_ = true;
   s->in_body_ = true;
   s->last_was_value_ = false;
-  if (s->kind_ == Kind::kResponse && s->skip_body_) return 1;  // no body follows; no pause
+  // No body follows (and no pause): an answer to HEAD, and 1xx, 204 and 304, which never have
+  // one (RFC 9112 6.3), even with a Transfer-Encoding (llhttp would read it until the close).
+  if (s->kind_ == Kind::kResponse &&
+      (s->skip_body_ || p->status_code < 200 || p->status_code == 204 || p->status_code == 304)) {
+    return 1;
+  }
   // A request without a body (and not an upgrade, which llhttp ends its own way): run on to
   // on_message_complete, which pauses; execute() reports kHead now and kMessageComplete on the
   // next call without entering llhttp again. Transfer-Encoding without chunked still pauses
