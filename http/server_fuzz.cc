@@ -3,10 +3,11 @@
 // client has finished sending, and goes on serving everyone else.
 //
 // Input: one mode byte (bits 0-2: the bytes are sent whole, or in writes of 1, 2, 3, 5, 8, 13
-// or 64 bytes), then the bytes the client sends. The corpus is h1_parser_fuzz's: its request
-// files start with the same mode byte.
+// or 64 bytes; bit 3: to the server on a 2-worker multi-thread runtime, else the one on a
+// current-thread runtime), then the bytes the client sends. The corpus is h1_parser_fuzz's: its
+// request files start with the same mode byte.
 //
-// The server (started once, on its own thread, current-thread runtime) has small limits (1 KiB
+// The servers (started once, each on its own thread) have small limits (1 KiB
 // head, 256-byte target, 16 fields) and a router: GET / -> "Hello, world!"; POST /echo -> the
 // body streamed back; POST /collect -> the body gathered up to 1 KiB (413 beyond); GET
 // /stream?n=K -> K chunks (K <= 20).
@@ -24,6 +25,7 @@
 //   - a fresh connection is then served normally (GET / -> 200 "Hello, world!").
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -81,10 +83,10 @@ Task<absl::StatusOr<Resp>> stream(Req req) {
 // The server, on its own thread for the life of the process; stopped gracefully at exit.
 class Fixture {
  public:
-  Fixture() {
+  explicit Fixture(bool multi_thread) {
     std::promise<int> port;
     std::future<int> got = port.get_future();
-    thread_ = std::thread([this, &port] { run(port); });
+    thread_ = std::thread([this, &port, multi_thread] { run(port, multi_thread); });
     port_ = got.get();
     WEFT_FUZZ_CHECK(port_ > 0, "the server did not start");
   }
@@ -98,8 +100,10 @@ class Fixture {
   int port() const { return port_; }
 
  private:
-  void run(std::promise<int>& port) {
-    weft::Runtime rt = *weft::Runtime::Builder::new_current_thread().build();
+  void run(std::promise<int>& port, bool multi_thread) {
+    weft::Runtime rt = *(multi_thread ? weft::Runtime::Builder::new_multi_thread().worker_threads(2)
+                                      : weft::Runtime::Builder::new_current_thread())
+                            .build();
     rt.block_on([&]() -> Task<void> {
       http::ServerOptions opts;
       opts.max_head_bytes = 1024;
@@ -206,10 +210,12 @@ bool allowed_status(int s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Fixture server;
+  static Fixture current_thread(false);
+  static Fixture multi_thread(true);
   if (size == 0) return 0;
   static constexpr std::size_t kSteps[] = {0, 1, 2, 3, 5, 8, 13, 64};
   std::size_t step = kSteps[data[0] & 7];
+  const Fixture& server = (data[0] & 8) != 0 ? multi_thread : current_thread;
   std::string_view wire(reinterpret_cast<const char*>(data) + 1, size - 1);
 
   using http::testing::RawConn;
@@ -230,6 +236,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const Expected::Request* req = finals < e.requests.size() ? &e.requests[finals] : nullptr;
       RawResponse r = c.read_response(req != nullptr && req->head);
       if (!r.ok()) {
+        if (!r.raw.empty() || r.error.find("closed") == std::string::npos) {
+          std::fprintf(stderr, "read: %s after %zu bytes: %s\n", r.error.c_str(), r.raw.size(),
+                       r.raw.substr(0, 200).c_str());
+        }
         // The end: the server closed after its last answer; or an answer it had begun to
         // stream (/echo) was cut because the request's own body was cut or malformed.
         WEFT_FUZZ_CHECK(r.raw.empty() ? r.error.find("closed") != std::string::npos

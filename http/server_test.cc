@@ -628,6 +628,37 @@ BOOST_AUTO_TEST_CASE(chunked_request_body_with_extensions_and_trailers) {
   }
 }
 
+// Found by //http:server_fuzz: an echo of a chunked body that is malformed before its first
+// byte (a chunk size that overflows) cut the connection with no answer; with bytes still unread
+// (pipelined), the client saw a reset. Nothing of the 200 had gone out: it is a 400 now, and
+// once one chunk has gone out, the answer is cut (it cannot be taken back).
+BOOST_AUTO_TEST_CASE(a_malformed_body_read_by_a_streaming_answer) {
+  TestServer srv;
+  {
+    RawConn c(srv.port());
+    BOOST_REQUIRE(c.connected());
+    c.send(
+        "POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n"
+        "ffffffffffffffff5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nhost: t\r\n\r\n");
+    RawResponse r = c.read_response();
+    BOOST_TEST(r.error == "");
+    BOOST_TEST(r.status == 400);
+    BOOST_TEST(r.body.find("Bad Request") == 0u, r.body);
+    BOOST_TEST(c.wait_closed());
+  }
+  {
+    RawConn c(srv.port());
+    BOOST_REQUIRE(c.connected());
+    c.send("POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    std::string got = c.read_exact(50);
+    BOOST_TEST(got.find("HTTP/1.1 200 OK") == 0u, got);
+    c.send("zz\r\n");
+    std::string rest;
+    BOOST_TEST(c.wait_closed(kLimit, &rest));
+    BOOST_TEST(rest.find("0\r\n\r\n") == std::string::npos, rest);  // cut, not ended
+  }
+}
+
 BOOST_AUTO_TEST_CASE(chunked_response_from_a_channel) {
   TestServer srv;
   RawConn c(srv.port());

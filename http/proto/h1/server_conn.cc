@@ -358,7 +358,17 @@ Task<absl::Status> Conn::write_body(Response<Body>& resp, BodyFraming framing) {
   std::optional<HeaderMap> trailers;
   for (;;) {
     absl::StatusOr<std::optional<Frame>> f = co_await body.frame();
-    if (!f.ok()) co_return f.status();  // a cut body: the caller closes without ending it
+    if (!f.ok()) {
+      // The request's own body is malformed (an echo reads it) and nothing of this answer has
+      // gone out (its head waits in out_ for the first frame): the client gets the 400 for
+      // its body, not a cut connection.
+      if (sent == 0 && body_error_ && absl::IsInvalidArgument(f.status()) &&
+          head_at_ != std::string::npos && out_.size() > head_at_) {
+        out_.resize(head_at_);
+        co_await reject(parser_.error().status, parser_.error().message);
+      }
+      co_return f.status();  // a cut body: the caller closes without ending it
+    }
     if (!f->has_value()) break;
     Frame& fr = **f;
     if (!fr.is_data()) {
