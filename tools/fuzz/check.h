@@ -1,6 +1,7 @@
 // WEFT_FUZZ_CHECK: the assertion of a fuzz target. A property that fails prints where and why
-// on stderr and aborts: libFuzzer saves the input as a crash file, and the corpus test
-// (fuzz_test_main.cc) prints the input that broke it.
+// on stderr and ends the process: under libFuzzer by abort() (it saves the input as a crash
+// file); in the corpus test (fuzz_test_main.cc) by printing the input that broke it and exiting
+// with status 1.
 //
 //   extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 //     auto r = parse(std::string_view(reinterpret_cast<const char*>(data), size));
@@ -12,8 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-// Defined by the corpus test (fuzz_test_main.cc) to print the failing input; absent (null)
-// under libFuzzer, which saves the input itself.
+// Defined by the corpus test (fuzz_test_main.cc): prints the failing input and exits. Absent
+// (null) under libFuzzer, which saves the input itself.
 extern "C" void weft_fuzz_report_input() __attribute__((weak));
 
 #define WEFT_FUZZ_CHECK(cond, what)                                                              \

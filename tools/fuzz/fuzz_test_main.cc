@@ -4,9 +4,9 @@
 // generator, so a run is the same on every machine and a failure repeats; coverage-guided
 // search for new inputs is libFuzzer's job (tools/fuzz/run.sh).
 //
-// A failing property (WEFT_FUZZ_CHECK) or a sanitizer report ends the test: before the
-// process dies, the input that was running is printed on stderr (octal escapes) and written to
-// $TEST_UNDECLARED_OUTPUTS_DIR/fuzz-failure-input, ready to add to the corpus once fixed.
+// A failing property (WEFT_FUZZ_CHECK) or a sanitizer report ends the test process (exit code
+// 1): before it ends, the input that was running is printed on stderr (octal escapes) and written
+// to $TEST_UNDECLARED_OUTPUTS_DIR/fuzz-failure-input, ready to add to the corpus once fixed.
 //
 // Arguments (after Boost.Test's own and `--`): --iterations=N mutants to run (default 20000);
 // weft_cc_fuzz sets it from its `iterations`.
@@ -35,6 +35,8 @@ namespace {
 using weft::fuzz::Seed;
 
 // The input being run, for the death report (read from a signal handler: set before the run).
+// It points at a copy that outlives the test case: Boost.Test leaves a case that aborts by a
+// jump, and a sanitizer may report at exit, after that case's frame is gone.
 const std::string* g_running = nullptr;
 
 void write_all(int fd, const char* p, size_t n) {
@@ -82,7 +84,13 @@ void report_running_input() {
 
 }  // namespace
 
-extern "C" void weft_fuzz_report_input() { report_running_input(); }
+// A failed WEFT_FUZZ_CHECK: the input, then a plain exit. Not abort(): Boost.Test turns
+// SIGABRT into an exception thrown from the signal handler, which ThreadSanitizer reports as
+// signal-unsafe and then hangs on.
+extern "C" void weft_fuzz_report_input() {
+  report_running_input();
+  std::_Exit(1);
+}
 
 namespace {
 
@@ -95,7 +103,9 @@ struct ReportFailures {
 };
 
 void run(const std::string& input) {
-  g_running = &input;
+  static std::string running;
+  running = input;
+  g_running = &running;
   LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
   g_running = nullptr;
 }
