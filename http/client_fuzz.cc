@@ -29,6 +29,7 @@
 
 #include "weft/http/body.h"
 #include "weft/http/client.h"
+#include "weft/http/proto/h1/feed.h"
 #include "weft/http/proto/h1/parser.h"
 #include "weft/runtime/runtime.h"
 #include "weft/tools/fuzz/check.h"
@@ -115,48 +116,43 @@ Expected expected_response(std::string_view wire, bool head) {
   h1::Parser p(h1::Parser::Kind::kResponse, h1::Limits{64 * 1024, 8 * 1024, 100});
   p.set_response_has_no_body(head);
   Expected e;
+  bool switching = false;  // 101: not compared
   std::string body;
-  std::size_t pos = 0;
-  bool at_eof = false;  // all bytes given: finish() reports the close
-  for (std::size_t steps = 0; steps < 8 * (wire.size() + 8); ++steps) {
-    h1::Parser::Step s = at_eof ? p.finish() : p.execute(wire.data(), pos, wire.size());
-    if (s.event == h1::Parser::Event::kNeedMore) {
-      if (at_eof) break;
-      at_eof = true;
-      continue;
-    }
-    if (!at_eof && s.event != h1::Parser::Event::kError) pos = s.consumed;
-    switch (s.event) {
-      case h1::Parser::Event::kNeedMore:
-        break;
-      case h1::Parser::Event::kError:
-        if (!e.status.has_value()) e.failed = true;
-        return e;
-      case h1::Parser::Event::kUpgrade:
-        return Expected{};  // 101: not compared
-      case h1::Parser::Event::kHead: {
-        h1::ResponseHead h = p.take_response_head(wire.data());
-        if (p.head_error()) {
-          if (!e.status.has_value()) e.failed = true;
-          return e;
-        }
-        if (h.status.as_u16() >= 200) e.status = h.status.as_u16();
-        if (h.status.as_u16() == 101) return Expected{};
-        break;
-      }
-      case h1::Parser::Event::kData:
-        body.append(wire.substr(s.data_begin, s.data_end - s.data_begin));
-        break;
-      case h1::Parser::Event::kMessageComplete:
-        if (e.status.has_value()) {
-          e.body = body;
-          return e;
-        }
-        body.clear();
-        break;
-    }
-  }
-  return e;
+  (void)h1::feed(p, wire, 0, /*finish=*/true,
+                 [&](const h1::Parser::Step& s, const std::string& buf) {
+                   switch (s.event) {
+                     case h1::Parser::Event::kError:
+                       e.failed = !e.status.has_value();
+                       return false;
+                     case h1::Parser::Event::kUpgrade:
+                       switching = true;
+                       return false;
+                     case h1::Parser::Event::kHead: {
+                       h1::ResponseHead h = p.take_response_head(buf.data());
+                       if (p.head_error()) {
+                         e.failed = !e.status.has_value();
+                         return false;
+                       }
+                       switching = h.status.as_u16() == 101;
+                       if (h.status.as_u16() >= 200) e.status = h.status.as_u16();
+                       return !switching;
+                     }
+                     case h1::Parser::Event::kData:
+                       body.append(buf, s.data_begin, s.data_end - s.data_begin);
+                       return true;
+                     case h1::Parser::Event::kMessageComplete:
+                       if (e.status.has_value()) {
+                         e.body = body;
+                         return false;
+                       }
+                       body.clear();
+                       return true;
+                     case h1::Parser::Event::kNeedMore:
+                       break;
+                   }
+                   return true;
+                 });
+  return switching ? Expected{} : e;
 }
 
 bool expected_error(const absl::Status& st) {

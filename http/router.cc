@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -242,38 +243,6 @@ Response<Body> text_response(StatusCode code, std::string_view static_text) {
   return r;
 }
 
-bool hex_value(char c, int& v) {
-  if (c >= '0' && c <= '9') {
-    v = c - '0';
-  } else if (c >= 'a' && c <= 'f') {
-    v = c - 'a' + 10;
-  } else if (c >= 'A' && c <= 'F') {
-    v = c - 'A' + 10;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-// %XX -> byte; false on a malformed escape.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    int hi = 0;
-    int lo = 0;
-    if (i + 2 >= in.size()) return false;
-    if (!hex_value(in[i + 1], hi) || !hex_value(in[i + 2], lo)) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
-
 struct Match {
   enum class Kind { kEndpoint, kNest };
   Kind kind = Kind::kEndpoint;
@@ -394,11 +363,10 @@ struct RouterCore {
     PathParams* params = req.extensions().get<PathParams>();
     if (params == nullptr) params = req.extensions().insert(PathParams());
     for (std::size_t i = 0; i < n; ++i) {
-      std::string value;
-      if (!percent_decode(std::string_view(m.values[i].data, m.values[i].size), value)) {
-        return false;
-      }
-      params->push(names[i], std::move(value));
+      std::optional<std::string> value =
+          Uri::percent_decode(std::string_view(m.values[i].data, m.values[i].size));
+      if (!value.has_value()) return false;
+      params->push(names[i], *std::move(value));
     }
     return true;
   }
@@ -425,8 +393,9 @@ struct RouterCore {
     // Nested: match what follows the prefix the outer routers matched (unless a layer in
     // between rewrote the path so that it no longer starts with it).
     std::size_t offset = 0;
-    if (const NestedPath* nested = req.extensions().get<NestedPath>(); nested != nullptr) {
-      std::string_view prefix = nested->prefix;
+    const NestedPath* outer = req.extensions().get<NestedPath>();
+    if (outer != nullptr) {
+      std::string_view prefix = outer->prefix;
       if (full.substr(0, prefix.size()) == prefix &&
           (full.size() == prefix.size() || full[prefix.size()] == '/')) {
         offset = prefix.size();
@@ -448,8 +417,9 @@ struct RouterCore {
         r.headers().insert(header::ALLOW, HeaderValue::from_static(e.allow));
         return Decision{nullptr, std::move(r)};
       }
+      // (Only a nested router can have been handed a malformed prefix parameter.)
       if (!push_params(req, e.names, m) ||
-          req.extensions().get<MalformedPrefixParam>() != nullptr) {
+          (outer != nullptr && req.extensions().get<MalformedPrefixParam>() != nullptr)) {
         return Decision{nullptr, text_response(StatusCode::BAD_REQUEST, "Bad Request")};
       }
       return Decision{&services[svc], std::nullopt};

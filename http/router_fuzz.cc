@@ -14,9 +14,10 @@
 //   nest /api/{version}: GET /         "api <version>"
 //                        GET /items/{item}  "item <version> <item>"
 // Reference rules (router.h): segments match raw; parameters take one non-empty segment, the
-// wildcard the rest (maybe empty), both percent-decoded, and malformed %-escapes give 400 after
-// the method check; HEAD uses GET; a path whose routes lack the method gives 405 with `allow`;
-// anything else 404, under /api/{version} from the nested router.
+// wildcard the rest (maybe empty), both percent-decoded (Uri::percent_decode, tested in
+// uri_test), and malformed %-escapes give 400 after the method check; HEAD uses GET; a path
+// whose routes lack the method gives 405 with `allow`; anything else 404, under
+// /api/{version} from the nested router.
 //
 // Properties: no crash, no sanitizer report; the router's status, body and `allow` header are
 // the reference's.
@@ -79,26 +80,6 @@ struct Answer {
   std::string allow;  // for 405
 };
 
-std::optional<std::string> decode(std::string_view in) {
-  auto hex = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size() || hex(in[i + 1]) < 0 || hex(in[i + 2]) < 0) return std::nullopt;
-    out += static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2]));
-    i += 2;
-  }
-  return out;
-}
-
 std::vector<std::string_view> split(std::string_view path) {  // "/a/b" -> {"a", "b"}; "/" -> {""}
   std::vector<std::string_view> segs;
   std::size_t start = 1;
@@ -150,7 +131,7 @@ Answer reference(std::string_view path, const http::Method& method) {
   }
   std::string body = r->name;
   for (std::string_view raw : r->raw_params) {
-    std::optional<std::string> v = decode(raw);
+    std::optional<std::string> v = http::Uri::percent_decode(raw);
     if (!v.has_value()) return Answer{400, "", ""};
     body += " " + *v;
   }

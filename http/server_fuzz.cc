@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "weft/http/body.h"
+#include "weft/http/proto/h1/feed.h"
 #include "weft/http/proto/h1/parser.h"
 #include "weft/http/router.h"
 #include "weft/http/server.h"
@@ -146,43 +147,34 @@ struct Expected {
     std::optional<std::string> body;
   };
   std::vector<Request> requests;
-  bool error = false;  // the parse ended in an error
 };
 
 Expected expected_requests(std::string_view wire) {
   h1::Parser p(h1::Parser::Kind::kRequest, h1::Limits{1024, 256, 16});
   Expected e;
-  std::size_t pos = 0;
   bool echo = false;
   std::string body;
-  for (std::size_t steps = 0; steps < 8 * (wire.size() + 8); ++steps) {
-    h1::Parser::Step s = p.execute(wire.data(), pos, wire.size());
-    if (s.event == h1::Parser::Event::kNeedMore) break;
-    if (s.event == h1::Parser::Event::kError) {
-      e.error = true;
-      break;
-    }
-    pos = s.consumed;
-    if (s.event == h1::Parser::Event::kUpgrade) break;
-    if (s.event == h1::Parser::Event::kHead) {
-      h1::RequestHead h = p.take_request_head(wire.data());
-      if (p.head_error()) {
-        e.error = true;
-        break;
-      }
-      Expected::Request r;
-      r.head = h.method == http::Method::HEAD;
-      if (h.method == http::Method::GET && h.uri.path() == "/") r.body = "Hello, world!";
-      echo = h.method == http::Method::POST && h.uri.path() == "/echo";
-      body.clear();
-      e.requests.push_back(std::move(r));
-    } else if (s.event == h1::Parser::Event::kData) {
-      body.append(wire.substr(s.data_begin, s.data_end - s.data_begin));
-    } else if (s.event == h1::Parser::Event::kMessageComplete) {
-      e.requests.back().complete = true;
-      if (echo) e.requests.back().body = body;
-    }
-  }
+  (void)h1::feed(p, wire, 0, /*finish=*/false,
+                 [&](const h1::Parser::Step& s, const std::string& buf) {
+                   if (s.event == h1::Parser::Event::kHead) {
+                     h1::RequestHead h = p.take_request_head(buf.data());
+                     if (p.head_error()) return false;
+                     Expected::Request r;
+                     r.head = h.method == http::Method::HEAD;
+                     if (h.method == http::Method::GET && h.uri.path() == "/") {
+                       r.body = "Hello, world!";
+                     }
+                     echo = h.method == http::Method::POST && h.uri.path() == "/echo";
+                     body.clear();
+                     e.requests.push_back(std::move(r));
+                   } else if (s.event == h1::Parser::Event::kData) {
+                     body.append(buf, s.data_begin, s.data_end - s.data_begin);
+                   } else if (s.event == h1::Parser::Event::kMessageComplete) {
+                     e.requests.back().complete = true;
+                     if (echo) e.requests.back().body = body;
+                   }
+                   return true;
+                 });
   return e;
 }
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "weft/http/detail/chars.h"
 #include "weft/http/uri.h"
 #include "weft/tools/fuzz/check.h"
 
@@ -36,10 +37,8 @@ bool visible(std::string_view s) {
 }
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  std::string out;
+  for (unsigned char c : s) out += weft::http::detail::kAsciiLower[c];
   return out;
 }
 

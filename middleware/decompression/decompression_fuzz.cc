@@ -21,6 +21,7 @@
 
 #include "weft/http/body.h"
 #include "weft/middleware/decompression/decompression.h"
+#include "weft/middleware/detail/testing.h"
 #include "weft/runtime/runtime.h"
 #include "weft/tools/fuzz/check.h"
 #include "weft/tower/service_builder.h"
@@ -72,16 +73,6 @@ Reference inflate_all(std::string_view in) {
   return r;
 }
 
-Task<void> feed(http::BodySender tx, std::string data, std::size_t piece) {
-  for (std::size_t at = 0; at < data.size(); at += piece) {
-    if (!(co_await tx.send_data(
-              weft::io::Bytes::copy_from(std::string_view(data).substr(at, piece))))
-             .ok()) {
-      co_return;
-    }
-  }
-}
-
 // Reads the whole (decoded) body; a read error is the call's error, which the layer turns
 // into 400 or 413.
 Task<absl::StatusOr<Resp>> collect(Req req) {
@@ -99,9 +90,7 @@ Task<void> check(std::string body, std::size_t piece, Reference want) {
   if (piece == 0) {
     req = Req(http::Body(std::move(body)));
   } else {
-    auto [tx, stream] = http::Body::channel(2);
-    weft::spawn(feed(std::move(tx), std::move(body), piece));
-    req = Req(std::move(stream));
+    req = Req(mw::testing::body_in_pieces(std::move(body), piece));
   }
   req.method() = http::Method::POST;
   req.headers().insert(http::header::CONTENT_ENCODING, http::HeaderValue::from_static("gzip"));

@@ -17,6 +17,7 @@
 #include "weft/http/header_value.h"
 #include "weft/http/uri.h"
 #include "weft/middleware/compression/compression.h"
+#include "weft/middleware/detail/testing.h"
 #include "weft/runtime/runtime.h"
 #include "weft/runtime/testing/test_runtime.h"
 #include "weft/tower/service_builder.h"
@@ -77,20 +78,9 @@ std::string text(std::size_t n) {
   return s;
 }
 
-Task<void> feed(http::BodySender tx, std::string data, std::size_t piece) {
-  for (std::size_t at = 0; at < data.size(); at += piece) {
-    Task<absl::Status> send =
-        tx.send_data(weft::io::Bytes::copy_from(std::string_view(data).substr(at, piece)));
-    absl::Status s = co_await std::move(send);
-    if (!s.ok()) co_return;
-  }
-}
-
 // A streamed request body carrying `data` in pieces of `piece` bytes.
 Req streamed(std::string data, std::string_view encoding, std::size_t piece = 1000) {
-  auto [tx, body] = http::Body::channel(2);
-  weft::spawn(feed(std::move(tx), std::move(data), piece));
-  Req req(std::move(body));
+  Req req(mw::testing::body_in_pieces(std::move(data), piece));
   req.method() = http::Method::POST;
   if (!encoding.empty()) {
     req.headers().insert(http::header::CONTENT_ENCODING, http::HeaderValue::from_static(encoding));

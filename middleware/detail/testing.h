@@ -4,9 +4,11 @@
 //   HttpRequest req = testing::request(http::Method::GET, "/a", {{"origin", "https://x.org"}});
 //   absl::StatusOr<HttpResponse> r = co_await tower::oneshot(svc, std::move(req));
 //   std::string text = co_await testing::body_text(std::move(*r));
+//   http::Body b = testing::body_in_pieces(data, 7);  // streamed, 7 bytes a frame
 //   BOOST_TEST(testing::run_in_all_flavors(&my_test_coroutine).ok());
 #pragma once
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -53,6 +55,20 @@ inline Task<std::string> body_text(HttpResponse resp) {
 inline std::string header(const http::HeaderMap& h, std::string_view name) {
   const http::HeaderValue* v = h.get(name);
   return v != nullptr ? std::string(v->as_str()) : std::string();
+}
+
+// A streamed body that carries `data` in pieces of `piece` bytes (a spawned task sends them, so
+// call it inside a runtime), as a client that writes in small pieces would.
+inline http::Body body_in_pieces(std::string data, std::size_t piece) {
+  auto [tx, body] = http::Body::channel(2);
+  weft::spawn([](http::BodySender tx, std::string data, std::size_t piece) -> Task<void> {
+    for (std::size_t at = 0; at < data.size(); at += piece) {
+      Task<absl::Status> send =
+          tx.send_data(io::Bytes::copy_from(std::string_view(data).substr(at, piece)));
+      if (!(co_await std::move(send)).ok()) co_return;  // the reader went away
+    }
+  }(std::move(tx), std::move(data), piece));
+  return std::move(body);
 }
 
 // Runs `test()` on each runtime flavour; the first failure (naming the flavour), or OK.

@@ -15,14 +15,14 @@
 
 // Defined by the corpus test (fuzz_test_main.cc): prints the failing input and exits. Absent
 // (null) under libFuzzer, which saves the input itself.
-extern "C" void weft_fuzz_report_input() __attribute__((weak));
+extern "C" void weft_fuzz_fail() __attribute__((weak));
 
 #define WEFT_FUZZ_CHECK(cond, what)                                                              \
   do {                                                                                           \
     if (!(cond)) {                                                                               \
       std::fprintf(stderr, "%s:%d: fuzz property failed: %s (%s)\n", __FILE__, __LINE__, (what), \
                    #cond);                                                                       \
-      if (weft_fuzz_report_input != nullptr) weft_fuzz_report_input();                           \
+      if (weft_fuzz_fail != nullptr) weft_fuzz_fail();                                           \
       std::abort();                                                                              \
     }                                                                                            \
   } while (false)

@@ -87,7 +87,7 @@ void report_running_input() {
 // A failed WEFT_FUZZ_CHECK: the input, then a plain exit. Not abort(): Boost.Test turns
 // SIGABRT into an exception thrown from the signal handler, which ThreadSanitizer reports as
 // signal-unsafe and then hangs on.
-extern "C" void weft_fuzz_report_input() {
+extern "C" void weft_fuzz_fail() {
   report_running_input();
   std::_Exit(1);
 }

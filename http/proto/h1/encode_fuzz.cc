@@ -24,6 +24,7 @@
 
 #include "weft/http/header_map.h"
 #include "weft/http/proto/h1/encode.h"
+#include "weft/http/proto/h1/feed.h"
 #include "weft/http/proto/h1/parser.h"
 #include "weft/tools/fuzz/check.h"
 
@@ -76,42 +77,32 @@ struct Parsed {
 Parsed parse(const std::string& wire, bool request, std::size_t step) {
   h1::Parser p(request ? h1::Parser::Kind::kRequest : h1::Parser::Kind::kResponse, h1::Limits{});
   Parsed out;
-  std::string buf;
-  std::size_t pos = 0, fed = 0;
-  for (std::size_t steps = 0; steps < 8 * (wire.size() + 8); ++steps) {
-    h1::Parser::Step s = p.execute(buf.data(), pos, buf.size());
-    if (s.event == Event::kNeedMore) {
-      pos = buf.size();
-      if (fed == wire.size()) return out;
-      std::size_t n = step == 0 ? wire.size() - fed : std::min(step, wire.size() - fed);
-      buf.append(wire, fed, n);
-      fed += n;
-      continue;
-    }
-    WEFT_FUZZ_CHECK(s.event != Event::kError, "the encoding does not parse");
-    pos = s.consumed;
-    if (s.event == Event::kHead) {
-      http::HeaderMap headers;
-      if (request) {
-        h1::RequestHead h = p.take_request_head(buf.data());
-        WEFT_FUZZ_CHECK(!p.head_error(), "the encoded request head is rejected");
-        out.start = std::string(h.method.as_str()) + " " + h.uri.to_string();
-        headers = std::move(h.headers);
-      } else {
-        h1::ResponseHead h = p.take_response_head(buf.data());
-        WEFT_FUZZ_CHECK(!p.head_error(), "the encoded response head is rejected");
-        out.start = std::to_string(h.status.as_u16());
-        headers = std::move(h.headers);
-      }
-      out.headers = visible(headers);
-    } else if (s.event == Event::kData) {
-      out.body.append(buf, s.data_begin, s.data_end - s.data_begin);
-    } else if (s.event == Event::kMessageComplete) {
-      ++out.messages;
-      out.trailers = visible(p.take_trailers());
-    }
-  }
-  WEFT_FUZZ_CHECK(false, "the parse does not end");
+  std::string problem = h1::feed(
+      p, wire, step, /*finish=*/false, [&](const h1::Parser::Step& s, const std::string& buf) {
+        WEFT_FUZZ_CHECK(s.event != Event::kError, "the encoding does not parse");
+        if (s.event == Event::kHead) {
+          http::HeaderMap headers;
+          if (request) {
+            h1::RequestHead h = p.take_request_head(buf.data());
+            WEFT_FUZZ_CHECK(!p.head_error(), "the encoded request head is rejected");
+            out.start = std::string(h.method.as_str()) + " " + h.uri.to_string();
+            headers = std::move(h.headers);
+          } else {
+            h1::ResponseHead h = p.take_response_head(buf.data());
+            WEFT_FUZZ_CHECK(!p.head_error(), "the encoded response head is rejected");
+            out.start = std::to_string(h.status.as_u16());
+            headers = std::move(h.headers);
+          }
+          out.headers = visible(headers);
+        } else if (s.event == Event::kData) {
+          out.body.append(buf, s.data_begin, s.data_end - s.data_begin);
+        } else if (s.event == Event::kMessageComplete) {
+          ++out.messages;
+          out.trailers = visible(p.take_trailers());
+        }
+        return true;
+      });
+  WEFT_FUZZ_CHECK(problem.empty(), problem.c_str());
   return out;
 }
 

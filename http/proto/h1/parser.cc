@@ -289,15 +289,20 @@ Version version_of(const llhttp_t& p) {
 }
 }  // namespace
 
+template <class Head>
+Head Parser::rejected(Head h, StatusCode status, std::string message) {
+  error_ = ParseError{status, std::move(message)};
+  h.framing.keep_alive = false;
+  head_error_ = true;
+  return h;
+}
+
 RequestHead Parser::take_request_head(const char* base, HeaderMap reuse) {
   RequestHead h;
   h.headers = std::move(reuse);  // its capacity: no allocation when the headers fit
   h.headers.clear();
   auto reject = [&](StatusCode status, std::string message) {
-    error_ = ParseError{status, std::move(message)};
-    h.framing.keep_alive = false;
-    head_error_ = true;
-    return std::move(h);
+    return rejected(std::move(h), status, std::move(message));
   };
   if (llhttp_.http_major != 1) {
     return reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED,
@@ -386,10 +391,7 @@ ResponseHead Parser::take_response_head(const char* base) {
   h.status = StatusCode(static_cast<uint16_t>(llhttp_.status_code));
   h.framing = framing();
   auto reject = [&](std::string message) {
-    error_ = ParseError{StatusCode::BAD_GATEWAY, std::move(message)};
-    h.framing.keep_alive = false;
-    head_error_ = true;
-    return std::move(h);
+    return rejected(std::move(h), StatusCode::BAD_GATEWAY, std::move(message));
   };
   // A status is three digits (RFC 9110 15); llhttp takes "2" or "050" as 2 and 50, which are
   // neither interim nor final answers.

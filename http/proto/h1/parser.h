@@ -141,6 +141,9 @@ class Parser {
   int fail(StatusCode status, std::string message);
   Step fail_step(StatusCode status, std::string message);
   absl::Status fill_headers(const char* base, HeaderMap& out);
+  // `h` refused (head_error()): the status to answer with, and no keep-alive.
+  template <class Head>
+  Head rejected(Head h, StatusCode status, std::string message);
   Framing framing() const;
 
   llhttp_t llhttp_;

@@ -8,12 +8,13 @@
 // byte, 'H' requests with small limits, 'P' responses, 'p' responses to HEAD.
 //
 // Properties, for any input:
-//   - no crash, no sanitizer report, and the parse ends (each step consumes bytes or ends);
+//   - no crash, no sanitizer report, and the parse ends with sane offsets (h1::feed's checks);
 //   - every head that is accepted holds only valid parts: a three-digit status, lowercase
 //     token names, values that HeaderValue::parse accepts and that carry no surrounding
 //     whitespace, a target that Uri::parse gives back unchanged, never both chunked and
 //     Content-Length framing;
-//   - a body framed by Content-Length delivers exactly that many bytes;
+//   - a body framed by Content-Length delivers exactly that many bytes; an answer to HEAD,
+//     a 1xx, 204 or 304 none;
 //   - an error has a message and one of the statuses the server answers with (400, 414, 431,
 //     501, 505 for requests; 400, 431 or 502 for responses);
 //   - feeding the bytes in pieces gives the same messages as feeding them whole, and fails iff
@@ -25,6 +26,7 @@
 
 #include "weft/http/header_name.h"
 #include "weft/http/header_value.h"
+#include "weft/http/proto/h1/feed.h"
 #include "weft/http/proto/h1/parser.h"
 #include "weft/http/uri.h"
 #include "weft/tools/fuzz/check.h"
@@ -105,54 +107,27 @@ void check_error(const h1::Parser& p, const Mode& mode, Outcome& o) {
   }
 }
 
-// Feeds `wire` as the server and the client do: the bytes of a message head stay in one
-// buffer from where the message began; a completed message's bytes are dropped.
+// Parses `wire` fed in pieces of `step` bytes, as the server and the client do (h1::feed); for
+// responses the end of the bytes is the close.
 Outcome parse(std::string_view wire, const Mode& mode, std::size_t step) {
   h1::Limits limits;
   if (mode.small_limits) limits = h1::Limits{256, 64, 4};
   h1::Parser p(mode.responses ? h1::Parser::Kind::kResponse : h1::Parser::Kind::kRequest, limits);
   p.set_response_has_no_body(mode.head_responses);
   Outcome o;
-  std::string buf, body;
+  std::string body;
   // The Content-Length of the body being read (a plain integer: g++ 12 -O1 takes an optional
   // here for maybe-uninitialized).
   constexpr uint64_t kNoLength = UINT64_MAX;
   uint64_t length = kNoLength;
-  std::size_t pos = 0, fed = 0;
-  bool finished = false;
-  // Each step either consumes bytes or reports an event that the next step moves past, so a
-  // parse takes at most a few steps per byte.
-  const std::size_t max_steps = 8 * (wire.size() + 8);
-  for (std::size_t steps = 0;; ++steps) {
-    WEFT_FUZZ_CHECK(steps < max_steps, "the parse does not end");
-    h1::Parser::Step s;
-    if (pos == buf.size() && fed == wire.size()) {
-      if (!mode.responses || finished) break;
-      finished = true;  // the peer closed: a response read until EOF ends here
-      s = p.finish();
-      if (s.event == Event::kNeedMore) break;
-    } else {
-      s = p.execute(buf.data(), pos, buf.size());
-    }
-    if (s.event == Event::kNeedMore) {
-      WEFT_FUZZ_CHECK(finished || s.consumed == buf.size(), "kNeedMore left bytes unread");
-      pos = buf.size();
-      std::size_t n = step == 0 ? wire.size() - fed : std::min(step, wire.size() - fed);
-      buf.append(wire.substr(fed, n));
-      fed += n;
-      continue;
-    }
-    if (!finished && s.event != Event::kError) {  // (an error's offset means nothing)
-      WEFT_FUZZ_CHECK(s.consumed >= pos && s.consumed <= buf.size(), "consumed out of range");
-      pos = s.consumed;
-    }
+  auto on_event = [&](const h1::Parser::Step& s, const std::string& buf) {
     switch (s.event) {
-      case Event::kHead: {
+      case Event::kHead:
         if (mode.responses) {
           h1::ResponseHead h = p.take_response_head(buf.data());
           if (p.head_error()) {
             check_error(p, mode, o);
-            return o;
+            return false;
           }
           WEFT_FUZZ_CHECK(h.status.as_u16() >= 100 && h.status.as_u16() <= 999,
                           "a status code that is not three digits");
@@ -160,12 +135,15 @@ Outcome parse(std::string_view wire, const Mode& mode, std::size_t step) {
               weft::http::to_string(h.version), "\n");
           check_headers(h.headers, o.messages);
           check_framing(h.framing, o.messages);
-          length = mode.head_responses ? 0 : h.framing.content_length.value_or(kNoLength);
+          // No body for HEAD answers, 1xx, 204 and 304, whatever their framing headers say.
+          const uint16_t code = h.status.as_u16();
+          const bool bodiless = mode.head_responses || code < 200 || code == 204 || code == 304;
+          length = bodiless ? 0 : h.framing.content_length.value_or(kNoLength);
         } else {
           h1::RequestHead h = p.take_request_head(buf.data());
           if (p.head_error()) {
             check_error(p, mode, o);
-            return o;
+            return false;
           }
           std::string target = h.uri.to_string();
           absl::StatusOr<weft::http::Uri> again = weft::http::Uri::parse(target);
@@ -178,13 +156,10 @@ Outcome parse(std::string_view wire, const Mode& mode, std::size_t step) {
           check_framing(h.framing, o.messages);
           length = h.framing.chunked ? kNoLength : h.framing.content_length.value_or(kNoLength);
         }
-        break;
-      }
+        return true;
       case Event::kData:
-        WEFT_FUZZ_CHECK(s.data_begin < s.data_end && s.data_end <= buf.size(),
-                        "a body piece out of range");
         body.append(buf, s.data_begin, s.data_end - s.data_begin);
-        break;
+        return true;
       case Event::kMessageComplete: {
         if (length != kNoLength) {
           WEFT_FUZZ_CHECK(body.size() == length, "a body longer or shorter than its length");
@@ -194,21 +169,21 @@ Outcome parse(std::string_view wire, const Mode& mode, std::size_t step) {
         check_headers(trailers, o.messages);
         body.clear();
         length = kNoLength;
-        buf.erase(0, pos);  // the next message starts at offset 0
-        pos = 0;
-        break;
+        return true;
       }
       case Event::kUpgrade:
         add(o.messages, "upgrade\n");
-        return o;
+        return false;
       case Event::kError:
         check_error(p, mode, o);
-        return o;
+        return false;
       case Event::kNeedMore:
         break;
     }
-    if (finished && s.event != Event::kMessageComplete) break;
-  }
+    return true;
+  };
+  std::string problem = h1::feed(p, wire, step, /*finish=*/mode.responses, on_event);
+  WEFT_FUZZ_CHECK(problem.empty(), problem.c_str());
   return o;
 }
 

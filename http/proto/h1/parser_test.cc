@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/http/proto/h1/feed.h"
+
 namespace h1 = weft::http::proto::h1;
 using weft::http::StatusCode;
 using Event = h1::Parser::Event;
@@ -24,54 +26,41 @@ struct Parsed {
   h1::ParseError err;
 };
 
-// Feeds `wire` in pieces of `step` bytes (0 = all at once), keeping head bytes contiguous from
-// the start of each message, as the server does.
+// Feeds `wire` in pieces of `step` bytes (0 = all at once), as the server does (h1::feed).
 Parsed parse_requests(const std::string& wire, std::size_t step, h1::Limits limits = {}) {
   h1::Parser p(h1::Parser::Kind::kRequest, limits);
   Parsed out;
-  std::string buf;
-  std::size_t pos = 0, fed = 0;
   std::string body;
-  for (;;) {
-    h1::Parser::Step s = p.execute(buf.data(), pos, buf.size());
-    if (s.event == Event::kNeedMore) {
-      pos = s.consumed;
-      if (fed == wire.size()) break;
-      std::size_t n = step == 0 ? wire.size() - fed : std::min(step, wire.size() - fed);
-      buf.append(wire, fed, n);
-      fed += n;
-      continue;
-    }
-    pos = s.consumed;
-    switch (s.event) {
-      case Event::kHead:
-        out.heads.push_back(p.take_request_head(buf.data()));
-        if (p.head_error()) {
-          out.error = true;
-          out.err = p.error();
-          return out;
-        }
-        break;
-      case Event::kData:
-        body.append(buf, s.data_begin, s.data_end - s.data_begin);
-        break;
-      case Event::kMessageComplete:
-        out.bodies.push_back(body);
-        out.trailers.push_back(p.take_trailers());
-        body.clear();
-        buf.erase(0, pos);  // the next message starts at offset 0
-        pos = 0;
-        break;
-      case Event::kError:
-        out.error = true;
-        out.err = p.error();
-        return out;
-      case Event::kUpgrade:
-        return out;
-      case Event::kNeedMore:
-        break;
-    }
-  }
+  std::string problem = h1::feed(p, wire, step, /*finish=*/false,
+                                 [&](const h1::Parser::Step& s, const std::string& buf) {
+                                   switch (s.event) {
+                                     case Event::kHead:
+                                       out.heads.push_back(p.take_request_head(buf.data()));
+                                       if (p.head_error()) {
+                                         out.error = true;
+                                         out.err = p.error();
+                                         return false;
+                                       }
+                                       return true;
+                                     case Event::kData:
+                                       body.append(buf, s.data_begin, s.data_end - s.data_begin);
+                                       return true;
+                                     case Event::kMessageComplete:
+                                       out.bodies.push_back(body);
+                                       out.trailers.push_back(p.take_trailers());
+                                       body.clear();
+                                       return true;
+                                     case Event::kError:
+                                       out.error = true;
+                                       out.err = p.error();
+                                       return false;
+                                     case Event::kUpgrade:
+                                     case Event::kNeedMore:
+                                       return false;
+                                   }
+                                   return false;
+                                 });
+  BOOST_TEST(problem.empty(), problem);
   return out;
 }
 

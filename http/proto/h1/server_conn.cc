@@ -362,8 +362,8 @@ Task<absl::Status> Conn::write_body(Response<Body>& resp, BodyFraming framing) {
       // The request's own body is malformed (an echo reads it) and nothing of this answer has
       // gone out (its head waits in out_ for the first frame): the client gets the 400 for
       // its body, not a cut connection.
-      if (sent == 0 && body_error_ && absl::IsInvalidArgument(f.status()) &&
-          head_at_ != std::string::npos && out_.size() > head_at_) {
+      if (body_error_ && absl::IsInvalidArgument(f.status()) && head_at_ != std::string::npos &&
+          out_.size() > head_at_) {
         out_.resize(head_at_);
         co_await reject(parser_.error().status, parser_.error().message);
       }
